@@ -1,0 +1,37 @@
+# Every target sets up its own .venv on a fresh machine (pinned versions from pyproject.toml).
+PY := .venv/bin/python
+TARGET ?= sd865
+TRIALS ?=
+DATA ?=
+STAMP := .venv/.installed
+
+.PHONY: venv test bench optimize train evaluate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	# torch first: 2.13.0 is the CPU build (a plain resolve could pull a multi-GB CUDA build)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m pytest -q -m bench -s
+
+optimize: $(STAMP)
+	$(PY) -m aicam_opt.cli optimize --target $(TARGET) $(if $(TRIALS),--trials $(TRIALS)) $(if $(DATA),--data $(DATA))
+
+train: $(STAMP)
+	$(PY) -m aicam_opt.cli train teacher $(if $(DATA),--data $(DATA))
+	$(PY) -m aicam_opt.cli train student $(if $(DATA),--data $(DATA))
+
+evaluate: $(STAMP)
+	$(PY) -m aicam_opt.cli evaluate $(if $(DATA),--data $(DATA))
+
+clean:
+	rm -rf .venv
