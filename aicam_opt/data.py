@@ -96,7 +96,7 @@ def fivek_pairs(source: DataSource, split: Split) -> list[Pair]:
     pairs = [Pair(p.stem, p, tgt / p.name) for p in list_photos(inp) if (tgt / p.name).is_file()]
     if source.explicit or split == "all":
         return pairs
-    return [p for p in pairs if (p.stem in EVAL_FIVEK) == (split == "eval")] if pairs else []
+    return [p for p in pairs if (p.name in EVAL_FIVEK) == (split == "eval")]
 
 
 def photo_paths(source: DataSource, split: Split) -> list[Path]:

@@ -26,13 +26,18 @@ class Photo:
 
 
 def _decode(path: Path) -> np.ndarray:
-    import imageio.v3 as iio
-
     if path.suffix.lower() in (".tif", ".tiff"):
         import tifffile
 
         return tifffile.imread(path)
-    return iio.imread(path)
+    import cv2  # OpenCV keeps 16-bit PNGs 16-bit (Pillow does not for RGB)
+
+    arr = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise ValueError("OpenCV could not decode the file")
+    if arr.ndim == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA if arr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+    return arr
 
 
 def read_photo(path: str | os.PathLike) -> Photo:
@@ -79,7 +84,7 @@ def quantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
 
 def write_photo(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8) -> None:
     """Write atomically; JPEG is 8 bit only, PNG and TIFF keep 16 bit."""
-    import imageio.v3 as iio
+    import cv2
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -96,7 +101,11 @@ def write_photo(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8)
 
             tifffile.imwrite(tmp, data, photometric="rgb")
         else:
-            iio.imwrite(tmp, data, extension=suffix, **({"quality": 95} if suffix in (".jpg", ".jpeg") else {}))
+            params = [cv2.IMWRITE_JPEG_QUALITY, 95] if suffix in (".jpg", ".jpeg") else []
+            ok, encoded = cv2.imencode(suffix, cv2.cvtColor(data, cv2.COLOR_RGB2BGR), params)
+            if not ok:
+                raise AicamError(f"{path}: OpenCV could not encode the image")
+            tmp.write_bytes(encoded.tobytes())
 
 
 def list_photos(folder: str | os.PathLike) -> list[Path]:

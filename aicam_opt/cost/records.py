@@ -42,6 +42,7 @@ class OpCost:
     scales_with_pixels: bool = False
     counted: bool = True      # False: an op the counter does not know; its figures are NOT zero-cost, they are unknown
     note: str = ""
+    scope: str = ""           # where in the model: module path (torch) or the node's name scope (ONNX)
 
     @property
     def flops(self) -> int:

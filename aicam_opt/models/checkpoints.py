@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 from torch import nn
 
 from .. import atomic
@@ -76,7 +75,7 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
         return load_file(str(path)), metadata
-    except (SafetensorsError, OSError, ValueError) as err:
+    except (SafetensorError, OSError, ValueError) as err:
         raise AicamError(f"{path}: not a readable safetensors checkpoint ({err}); the file is corrupt or of "
                          "another format. Re-create it (`make train`) or restore it from git") from None
 

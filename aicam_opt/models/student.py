@@ -23,6 +23,18 @@ from torch import nn
 from ..config import Config
 
 
+class LowResWidths(Config):
+    """Per-layer channel counts of a structurally pruned low-res path (None in StudentConfig: the
+    default widths derived from `width`). Written by `aicam_opt.compress.prune`; stored with the
+    checkpoint's config so a pruned student loads and saves like any other."""
+
+    splat: list[int] = Field(..., min_length=1, description="output channels of each stride-2 stage; the last is the trunk width")
+    local_hidden: int = Field(..., ge=1, description="channels between the two local-feature blocks")
+    global_hidden: list[int] = Field(..., min_length=2, max_length=2, description="outputs of the two global-feature blocks")
+    switch_hidden: int = Field(..., ge=1, description="hidden units of the switch classifier")
+    branch_hidden: list[int] = Field(..., min_length=1, description="refine channels of each effect branch")
+
+
 class StudentConfig(Config):
     lowres_size: int = Field(256, ge=32, le=1024, description="side of the square low-res input")
     width: int = Field(16, ge=4, le=128, description="channels of the first low-res conv; later stages double it")
@@ -35,6 +47,7 @@ class StudentConfig(Config):
     curve_knots: int = Field(16, ge=2, le=64)
     self_similarity: bool = True
     similarity_dim: int = Field(16, ge=4, le=128)
+    widths: LowResWidths | None = Field(None, description="pruned per-layer widths; None: derived from `width`")
 
     @model_validator(mode="after")
     def _grid_fits_lowres(self) -> "StudentConfig":
@@ -42,7 +55,28 @@ class StudentConfig(Config):
             raise ValueError(f"lowres_size ({self.lowres_size}) / grid_size ({self.grid_size}) must be a power of two")
         if self.lowres_size // self.grid_size < 2:
             raise ValueError("grid_size must be at most lowres_size / 2")
+        if self.widths is not None:
+            if len(self.widths.splat) != self.downsampling_stages:
+                raise ValueError(f"widths.splat has {len(self.widths.splat)} stages; lowres_size / grid_size needs "
+                                 f"{self.downsampling_stages}")
+            if len(self.widths.branch_hidden) != self.num_branches:
+                raise ValueError(f"widths.branch_hidden has {len(self.widths.branch_hidden)} entries for "
+                                 f"{self.num_branches} branches")
         return self
+
+    @property
+    def downsampling_stages(self) -> int:
+        """Stride-2 stages from lowres_size down to grid_size."""
+        return (self.lowres_size // self.grid_size).bit_length() - 1
+
+    def resolved_widths(self) -> LowResWidths:
+        """`widths`, or the unpruned widths: `width` doubling per stage up to 4x, trunk width everywhere after."""
+        if self.widths is not None:
+            return self.widths
+        splat = [self.width * min(2 ** i, 4) for i in range(self.downsampling_stages)]
+        c = splat[-1]
+        return LowResWidths(splat=splat, local_hidden=c, global_hidden=[c, c], switch_hidden=c,
+                            branch_hidden=[c] * self.num_branches)
 
 
 def conv_bn_relu(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -95,10 +129,11 @@ class SelfSimilarity(nn.Module):
 class EffectBranch(nn.Module):
     """One effect: features -> bilateral grid of 3x4 affine transforms, initialised to identity."""
 
-    def __init__(self, channels: int, depth: int):
+    def __init__(self, channels: int, depth: int, hidden: int | None = None):
         super().__init__()
-        self.refine = DepthwiseSeparable(channels, channels)
-        self.head = nn.Conv2d(channels, 12 * depth, 1)
+        hidden = hidden or channels
+        self.refine = DepthwiseSeparable(channels, hidden)
+        self.head = nn.Conv2d(hidden, 12 * depth, 1)
         self.depth = depth
         nn.init.normal_(self.head.weight, std=1e-3)
         identity = torch.tensor([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], dtype=torch.float32)
@@ -114,10 +149,11 @@ class EffectBranch(nn.Module):
 class Switch(nn.Module):
     """Content classifier over global features: weights of the K effect branches."""
 
-    def __init__(self, channels: int, num_branches: int):
+    def __init__(self, channels: int, num_branches: int, hidden: int | None = None):
         super().__init__()
-        self.fc1 = nn.Linear(channels, channels)
-        self.fc2 = nn.Linear(channels, num_branches)
+        hidden = hidden or channels
+        self.fc1 = nn.Linear(channels, hidden)
+        self.fc2 = nn.Linear(hidden, num_branches)
 
     def forward(self, global_feats: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.fc2(F.relu(self.fc1(global_feats))), dim=-1)
@@ -138,20 +174,20 @@ class LowResPath(nn.Module):
     def __init__(self, cfg: StudentConfig):
         super().__init__()
         self.cfg = cfg
-        w = cfg.width
-        n_down = (cfg.lowres_size // cfg.grid_size).bit_length() - 1  # stride-2 stages to reach G
-        chans = [w * min(2 ** i, 4) for i in range(n_down)]
+        widths = cfg.resolved_widths()
+        chans = widths.splat  # one stride-2 stage per entry, to reach G
         layers: list[nn.Module] = [conv_bn_relu(3, chans[0], stride=2)]
         for cin, cout in zip(chans[:-1], chans[1:]):
             layers.append(DepthwiseSeparable(cin, cout, stride=2))
         self.splat = nn.Sequential(*layers)
         c = chans[-1]
-        self.local = nn.Sequential(DepthwiseSeparable(c, c), DepthwiseSeparable(c, c))
-        self.global_conv = nn.Sequential(DepthwiseSeparable(c, c, stride=2), DepthwiseSeparable(c, c, stride=2))
-        self.global_fc = nn.Linear(c, c)
+        g0, g1 = widths.global_hidden
+        self.local = nn.Sequential(DepthwiseSeparable(c, widths.local_hidden), DepthwiseSeparable(widths.local_hidden, c))
+        self.global_conv = nn.Sequential(DepthwiseSeparable(c, g0, stride=2), DepthwiseSeparable(g0, g1, stride=2))
+        self.global_fc = nn.Linear(g1, c)
         self.similarity = SelfSimilarity(c, cfg.similarity_dim) if cfg.self_similarity else None
-        self.switch = Switch(c, cfg.num_branches)
-        self.branches = nn.ModuleList(EffectBranch(c, cfg.grid_depth) for _ in range(cfg.num_branches))
+        self.switch = Switch(c, cfg.num_branches, widths.switch_hidden)
+        self.branches = nn.ModuleList(EffectBranch(c, cfg.grid_depth, h) for h in widths.branch_hidden)
         self.channels = c
 
     def features(self, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

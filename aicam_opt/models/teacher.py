@@ -17,7 +17,7 @@ from ..config import Config
 
 
 class TeacherConfig(Config):
-    width: int = Field(24, ge=4, le=128, description="channels of the first encoder stage")
+    width: int = Field(16, ge=4, le=128, description="channels of the first encoder stage")
     depth: int = Field(3, ge=2, le=5, description="number of stride-2 encoder stages")
     disc_width: int = Field(32, ge=4, le=256)
 

@@ -1,0 +1,130 @@
+"""`aicam-opt evaluate`: the quality report that later stages and CI gates read.
+
+JSON shape (stable; keys are only ever added):
+{
+  "data": str,                       # data folder used, or the embedded set
+  "split": "eval" | "all",           # "all" when --data was given explicitly
+  "fivek": {                         # against FiveK Expert C (embedded set: against the undegraded photo)
+    "pairs": [str],
+    "identity" | "teacher" | "student" | "model": {"psnr": dB, "ssim": 0..1, "deltae": CIEDE2000,
+                                                   "per_pair": {name: {psnr, ssim, deltae}}}
+  },
+  "fidelity": {"student_vs_teacher" | "model_vs_teacher": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
+  "flicker": {"clip": str, "frames": int, "input" | "teacher" | "student" | "model": 8-bit levels},
+  "models": {"teacher" | "student" | "model": str}
+}
+"model" entries appear only with --model PATH. Flicker: see aicam_opt.evaluate.flicker.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Callable
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from ..config import save_json
+from ..data import DataSource, clip_frames, load_pairs, load_photos, resolve
+from ..images import read_photo
+from ..models.checkpoints import resolve_model
+from ..models.inference import enhance_array
+from ..train.degrade import degrade
+from . import flicker as flicker_metric
+from .quality import all_metrics, delta_e, mean_metrics, psnr
+
+Enhancer = Callable[[np.ndarray], np.ndarray]
+EMBEDDED_DEGRADE_SEED = 1234
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="quality of the identity, teacher and student on the evaluation split")
+    p.add_argument("--model", help="also evaluate this model: teacher, student or a checkpoint path")
+    p.add_argument("--data", help="data folder; given explicitly, every pair and clip in it is evaluated")
+    p.add_argument("--max-frames", type=int, default=None, help="limit the clip length used for flicker")
+    p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
+    p.add_argument("--out", help="also write the JSON report to this file (atomically)")
+    p.set_defaults(func=run)
+
+
+def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    split = "all" if source.explicit else "eval"
+    pairs = load_pairs(source, split)
+    if pairs:
+        return pairs
+    # No FiveK pairs (embedded set): the reference is the undegraded photo, the input a degraded copy.
+    rng = np.random.default_rng(EMBEDDED_DEGRADE_SEED)
+    return {name: (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
+
+
+def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None) -> dict:
+    pairs = fivek_set(source)
+    report: dict = {"data": source.description, "split": "all" if source.explicit else "eval",
+                    "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "flicker": {}}
+    outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
+    for name, enhance in {"identity": lambda x: x, **enhancers}.items():
+        per_pair = {}
+        for pair_name, (x, y) in sorted(pairs.items()):
+            out = enhance(x)
+            if name in outputs:
+                outputs[name][pair_name] = out
+            per_pair[pair_name] = all_metrics(out, y)
+        report["fivek"][name] = {**mean_metrics(list(per_pair.values())), "per_pair": per_pair}
+
+    if "teacher" in enhancers:
+        photos = {n: x for n, (x, _) in pairs.items()}
+        photos.update(load_photos(source, "all" if source.explicit else "eval", long_side=768))
+        teacher_out = {n: outputs["teacher"].get(n) if n in outputs["teacher"] else enhancers["teacher"](x) for n, x in photos.items()}
+        for name, enhance in enhancers.items():
+            if name == "teacher":
+                continue
+            outs = {n: outputs[name].get(n) if n in outputs[name] else enhance(x) for n, x in photos.items()}
+            report["fidelity"][f"{name}_vs_teacher"] = {
+                "psnr": float(np.mean([psnr(outs[n], teacher_out[n]) for n in photos])),
+                "deltae": float(np.mean([delta_e(outs[n], teacher_out[n]) for n in photos])),
+                "images": len(photos),
+            }
+
+    clips = clip_frames(source, "all" if source.explicit else "eval")
+    if clips:
+        frame_paths = clips[0][:max_frames] if max_frames else clips[0]
+        frames = [read_photo(p).pixels for p in frame_paths]
+        report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames),
+                             **flicker_metric.clip_flicker(frames, enhancers)}
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    source = resolve(args.data)
+    names = {"teacher": "teacher", "student": "student"}
+    if args.model:
+        names["model"] = args.model
+    models = {role: resolve_model(spec) for role, spec in names.items()}
+    enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in models.items()}
+    report = evaluate(source, enhancers, args.max_frames)
+    report["models"] = names
+    if args.out:
+        save_json(report, args.out)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0
+
+
+def print_report(report: dict) -> None:
+    console = Console()
+    table = Table(title=f"FiveK evaluation pairs {', '.join(report['fivek']['pairs'])} ({report['data']})")
+    for col in ("model", "PSNR dB", "SSIM", "ΔE2000"):
+        table.add_column(col, justify="right" if col != "model" else "left")
+    for name, m in report["fivek"].items():
+        if name != "pairs":
+            table.add_row(name, f"{m['psnr']:.2f}", f"{m['ssim']:.4f}", f"{m['deltae']:.2f}")
+    console.print(table)
+    for name, m in report["fidelity"].items():
+        console.print(f"{name}: PSNR {m['psnr']:.2f} dB, ΔE2000 {m['deltae']:.2f} over {m['images']} images")
+    if report["flicker"]:
+        f = report["flicker"]
+        vals = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if k not in ("clip", "frames"))
+        console.print(f"flicker on {f['clip']} ({f['frames']} frames, 8-bit levels, lower is steadier): {vals}")

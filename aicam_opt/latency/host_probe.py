@@ -1,0 +1,63 @@
+"""Measure this machine's memory bandwidth and peak fp32 arithmetic: the figures of targets/host.yaml.
+
+Run `python -m aicam_opt.latency.host_probe` and copy the printed figures (with the date) into
+targets/host.yaml. Medians of repeats, because the machine is shared with other jobs.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up: page faults and first-touch allocation are not part of the steady state
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def memory_bandwidth_gbps(megabytes: int = 512, repeats: int = 15) -> float:
+    """Copy bandwidth (bytes read + bytes written per second) of a buffer far larger than the caches."""
+    src = np.ones(megabytes * (1 << 20) // 8, dtype=np.float64)
+    dst = np.empty_like(src)
+    seconds = _median_seconds(lambda: np.copyto(dst, src), repeats)
+    return 2 * src.nbytes / seconds / 1e9
+
+
+def peak_fp32_gflops(threads: int, n: int = 2048, repeats: int = 9) -> float:
+    """Single-precision matmul throughput on `threads` threads (torch's BLAS, whose threads we control)."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        a = torch.randn(n, n)
+        b = torch.randn(n, n)
+        seconds = _median_seconds(lambda: a @ b, repeats)
+    finally:
+        torch.set_num_threads(previous)
+    return 2 * n ** 3 / seconds / 1e9
+
+
+def main() -> None:
+    figures = {
+        "measured_at_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "memory_bandwidth_gbps": round(memory_bandwidth_gbps(), 2),
+        "peak_fp32_gflops_1_thread": round(peak_fp32_gflops(1), 1),
+        "peak_fp32_gflops_all_threads": round(peak_fp32_gflops(os.cpu_count() or 1), 1),
+    }
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""`aicam-opt enhance INPUT OUTPUT [--model teacher|student|PATH]`: photos and videos, with progress."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import AicamError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "enhance", help="enhance a photo (JPEG/PNG/TIFF, 8 or 16 bit) or a video (frame folder, mp4)",
+        description=(
+            "Enhance INPUT into OUTPUT. A photo gives a photo (the output type follows OUTPUT's suffix; "
+            "PNG/TIFF keep 16 bit). A video is a folder of frames or an mp4; OUTPUT is then a folder "
+            "(PNG frames) or an .mp4. The student runs its full-res path compiled with TVM (row bands, "
+            "bounded memory); the teacher runs in PyTorch. Failed runs leave no partial output."))
+    p.add_argument("input", type=Path, help="photo file, frame folder or video file")
+    p.add_argument("output", type=Path, help="photo file, or for a video: a new folder or an .mp4")
+    p.add_argument("--model", default="student", help="teacher, student (committed checkpoints) or a .safetensors path")
+    p.add_argument("--data", default=None,
+                   help="data folder; a relative INPUT that does not exist here is looked up inside it")
+    p.add_argument("--pytorch", action="store_true", help="run the student in PyTorch instead of the compiled path")
+    p.add_argument("--no-smoothing", action="store_true", help="video: do not smooth the effect over time")
+    p.add_argument("--max-frames", type=int, default=None, help="video: stop after this many frames")
+    p.add_argument("--fps", type=float, default=30.0, help="video: frame rate of an mp4 output")
+    p.add_argument("--band-rows", type=int, default=None, help="rows per band of the full-res path (memory vs. overhead)")
+    p.set_defaults(func=run)
+
+
+def resolve_input(path: Path, data: str | None) -> Path:
+    if path.exists() or data is None or path.is_absolute():
+        return path
+    from ..data import resolve
+
+    source = resolve(data)
+    if source.root is not None and (source.root / path).exists():
+        return source.root / path
+    return path
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from .enhance import Enhancer, enhance_photo, enhance_video, is_video_source
+    from .smoothing import SmoothingConfig
+
+    console = Console(stderr=True, soft_wrap=True)  # no hard wraps: one line per message
+    src = resolve_input(args.input, args.data)
+    if not src.exists():
+        raise AicamError(f"{src}: input not found (a photo file, a frame folder or a video file)")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise AicamError(f"--max-frames {args.max_frames}: must be at least 1")
+    enhancer = Enhancer.for_model(args.model, use_compiled=not args.pytorch)
+    if args.band_rows is not None:
+        if args.band_rows < 1:
+            raise AicamError(f"--band-rows {args.band_rows}: must be at least 1")
+        enhancer.band_rows = args.band_rows
+    for note in enhancer.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    console.print(f"model [bold]{args.model}[/] ({type(enhancer.model).__name__}); engine: {enhancer.engine}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    start = time.perf_counter()
+    with Progress(*columns, console=console, transient=False) as progress:
+        if is_video_source(src):
+            from .enhance import count_frames
+
+            total = count_frames(src)
+            if args.max_frames is not None and total is not None:
+                total = min(total, args.max_frames)
+            task = progress.add_task(f"frames of {src.name}", total=total)
+            smoothing = SmoothingConfig.off() if args.no_smoothing else SmoothingConfig()
+            n = enhance_video(enhancer, src, args.output, smoothing=smoothing, max_frames=args.max_frames,
+                              on_frame=lambda done: progress.update(task, completed=done), fps=args.fps)
+            summary = f"{n} frames"
+        else:
+            def rows_task(total_rows: int):
+                task = progress.add_task(f"rows of {src.name}", total=total_rows)
+                return lambda rows: progress.advance(task, rows)
+
+            w, h = enhance_photo(enhancer, src, args.output, progress=rows_task)
+            summary = f"{w}x{h} ({w * h / 1e6:.1f} MP)"
+    console.print(f"wrote {args.output}: {summary} in {time.perf_counter() - start:.2f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m aicam_opt.runtime.cli enhance ...`: the same subcommand without the other stages."""
+    parser = argparse.ArgumentParser(prog="aicam-opt")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AicamError as err:
+        print(f"aicam-opt {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"aicam-opt {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Running the compiled full-res kernel on numpy images: weights in, row bands streamed, cached builds.
+
+A compiled kernel depends only on `KernelSpec` and the target, so it is built once and kept twice:
+in-process (a dict) and on disk under `~/.cache/aicam_opt/kernels/` (a shared library keyed by the
+spec, the target and a hash of the kernel's source and TVM's version, so editing the kernel or
+upgrading TVM rebuilds it). Set AICAM_OPT_CACHE to move the cache.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .. import atomic
+from ..errors import AicamError
+from ..models.student import FullResPath, StudentConfig
+from . import kernel
+from .kernel import VEC, KernelSpec, PixelType
+
+PIXEL_DTYPES: dict[type, PixelType] = {np.uint8: "uint8", np.uint16: "uint16", np.float32: "float32"}
+DEFAULT_BAND_ROWS = 256  # 256 rows of a 12240-wide 8-bit photo: 9 MB in + 9 MB out per band
+
+_loaded: dict[str, Callable] = {}
+_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("AICAM_OPT_CACHE", Path.home() / ".cache" / "aicam_opt")) / "kernels"
+
+
+def _source_hash() -> str:
+    import tvm
+
+    text = Path(kernel.__file__).read_bytes() + tvm.__version__.encode()
+    return hashlib.sha256(text).hexdigest()[:16]
+
+
+def load_kernel(spec: KernelSpec, target: dict | str = kernel.HOST_TARGET) -> Callable:
+    """The compiled kernel for `spec` on this host (built on first use, then cached)."""
+    import tvm
+
+    resolved = kernel.resolve_target(target)
+    key = f"{spec.key}_{hashlib.sha256(str(resolved).encode()).hexdigest()[:10]}_{_source_hash()}"
+    with _lock:
+        if key in _loaded:
+            return _loaded[key]
+        path = cache_dir() / f"fullres_{key}.so"
+        if not path.is_file():
+            lib = kernel.build(spec, resolved)
+            with atomic.atomic_path(path) as tmp:  # the temporary name ends in .so, as the linker needs
+                lib.mod.export_library(str(tmp))
+        _loaded[key] = tvm.runtime.load_module(str(path))["fullres"]
+        return _loaded[key]
+
+
+def spec_for(cfg: StudentConfig, dtype: PixelType) -> KernelSpec:
+    return KernelSpec(n_curves=3 if cfg.guide == "ccm_curve" else 1, knots=cfg.curve_knots,
+                      depth=cfg.grid_depth, grid_size=cfg.grid_size, dtype=dtype)
+
+
+def guide_params(full_res: FullResPath) -> list[np.ndarray]:
+    """The guide's weights as the kernel's inputs: ccm (C,3), ccm_bias, thresholds, slopes, mix, mix_bias.
+
+    The 'luma_curve' guide is the 'ccm_curve' kernel with one curve whose colour row is the fixed
+    luma weights and a zero bias.
+    """
+    guide = full_res.guide
+    with torch.no_grad():
+        if guide.variant == "ccm_curve":
+            ccm, ccm_bias = guide.ccm.weight.reshape(3, 3), guide.ccm.bias.reshape(3)
+        else:
+            ccm, ccm_bias = guide.luma.reshape(1, 3), torch.zeros(1)
+        n = ccm.shape[0]
+        tensors = [ccm, ccm_bias, guide.thresholds.reshape(n, -1), guide.slopes.reshape(n, -1),
+                   guide.mix.weight.reshape(n), guide.mix.bias.reshape(1)]
+        return [np.ascontiguousarray(t.detach().float().cpu().numpy()) for t in tensors]
+
+
+class CompiledFullRes:
+    """The student's full-res path, compiled: `run(image, grid)` for uint8, uint16 or float32 HxWx3.
+
+    Integer images give integer output of the same type (scaled to [0, 1] inside, rounded on the
+    way out); float32 images give float32 in [0, 1]. Rows are processed in bands whose y coordinate
+    is global, so the result does not depend on `band_rows`.
+    """
+
+    def __init__(self, full_res: FullResPath, cfg: StudentConfig, target: dict | str = kernel.HOST_TARGET):
+        self.cfg = cfg
+        self.target = target
+        self.params = guide_params(full_res)
+
+    def kernel_for(self, dtype: np.dtype) -> Callable:
+        pixel_type = PIXEL_DTYPES.get(np.dtype(dtype).type)
+        if pixel_type is None:
+            raise AicamError(f"compiled full-res path: pixel type {dtype} is not supported; use uint8, uint16 or float32")
+        return load_kernel(spec_for(self.cfg, pixel_type), self.target)
+
+    def run(self, image: np.ndarray, grid: np.ndarray | torch.Tensor, out: np.ndarray | None = None,
+            band_rows: int = DEFAULT_BAND_ROWS, on_band: Callable[[int], None] | None = None) -> np.ndarray:
+        """Enhance `image` (H, W, 3) with `grid` (12, D, G, G) (a leading batch of 1 is accepted)."""
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise AicamError(f"compiled full-res path: expected an HxWx3 image, got shape {image.shape}")
+        height, width = image.shape[:2]
+        if width < VEC:
+            raise AicamError(f"compiled full-res path: the image is {width} px wide; it needs at least {VEC} "
+                             "columns (use the PyTorch path for such slivers)")
+        grid_np = grid.detach().float().cpu().numpy() if isinstance(grid, torch.Tensor) else np.asarray(grid, np.float32)
+        grid_np = np.ascontiguousarray(grid_np.reshape(12, self.cfg.grid_depth, self.cfg.grid_size, self.cfg.grid_size))
+        image = np.ascontiguousarray(image)
+        if out is None:
+            out = np.empty_like(image)
+        elif out.shape != image.shape or out.dtype != image.dtype or not out.flags.c_contiguous:
+            raise AicamError("compiled full-res path: `out` must be a C-contiguous array like the image")
+        fn = self.kernel_for(image.dtype)
+        for top in range(0, height, max(1, band_rows)):
+            bottom = min(height, top + band_rows)
+            fn(image[top:bottom], *self.params, grid_np, out[top:bottom], top, height)
+            if on_band is not None:
+                on_band(bottom - top)
+        return out

@@ -1,0 +1,1 @@
+"""Reproducible CPU training of the teacher (two-path GAN) and the student (distillation)."""

@@ -1,0 +1,109 @@
+"""Train the teacher: a two-path GAN on unpaired domains plus paired FiveK supervision.
+
+X (unretouched): FiveK training inputs + the training photos degraded by `degrade`.
+Y (retouched / high quality): FiveK Expert C training retouches + the undegraded training photos.
+Per step: G: X->Y and F: Y->X with adversarial (PatchGAN discriminators D_Y, D_X), cycle
+consistency, similarity (content preservation) and total-variation losses, and a reconstruction
+loss on the FiveK training pairs (the reference teacher learned from designer-retouched pairs too).
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from ..config import Config
+from ..data import DataSource, load_pairs, load_photos
+from ..models.teacher import Discriminator, Generator, TeacherConfig
+from . import losses
+from .batches import CropSampler, progress
+from .degrade import degrade
+
+
+class TeacherLossWeights(Config):
+    adversarial: float = Field(0.05, ge=0)
+    cycle: float = Field(1.0, ge=0)
+    similarity: float = Field(0.5, ge=0)
+    total_variation: float = Field(0.2, ge=0)
+    paired: float = Field(5.0, ge=0, description="L1 to Expert C on FiveK training pairs")
+
+
+class TeacherTrainConfig(Config):
+    model: TeacherConfig = TeacherConfig()
+    weights: TeacherLossWeights = TeacherLossWeights()
+    gan: Literal["lsgan", "wgan-gp"] = "lsgan"
+    steps: int = Field(600, ge=1)
+    batch: int = Field(4, ge=1)
+    crop: int = Field(112, ge=32)
+    long_side: int = Field(256, ge=64, description="training images are area-downscaled to this long side")
+    lr: float = Field(2e-4, gt=0)
+    seed: int = 0
+
+
+def build_domains(source: DataSource, cfg: TeacherTrainConfig):
+    """(X pool, Y pool, paired list) of float HxWx3 arrays, training split only."""
+    rng = np.random.default_rng(cfg.seed)
+    photos = load_photos(source, "train", cfg.long_side)
+    pairs = load_pairs(source, "train", cfg.long_side)
+    x_pool = [x for x, _ in pairs.values()] + [degrade(p, rng) for p in photos.values()]
+    y_pool = [y for _, y in pairs.values()] + list(photos.values())
+    if not pairs:  # embedded set: no expert retouches, so degraded/original photos act as the pairs
+        paired = [(degrade(p, rng), p) for p in photos.values()]
+    else:
+        paired = list(pairs.values())
+    return x_pool, y_pool, paired
+
+
+def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bool = True) -> tuple[Generator, dict]:
+    torch.manual_seed(cfg.seed)
+    x_pool, y_pool, paired = build_domains(source, cfg)
+    sample_x = CropSampler(x_pool, cfg.crop, cfg.seed + 1)
+    sample_y = CropSampler(y_pool, cfg.crop, cfg.seed + 2)
+    sample_pair = CropSampler(paired, cfg.crop, cfg.seed + 3)
+    g, f = Generator(cfg.model), Generator(cfg.model)
+    d_y, d_x = Discriminator(cfg.model), Discriminator(cfg.model)
+    opt_gen = torch.optim.Adam(itertools.chain(g.parameters(), f.parameters()), cfg.lr, betas=(0.5, 0.999))
+    opt_disc = torch.optim.Adam(itertools.chain(d_y.parameters(), d_x.parameters()), cfg.lr, betas=(0.5, 0.999))
+    w = cfg.weights
+    adv_g = losses.lsgan_generator if cfg.gan == "lsgan" else losses.wgan_generator
+    history: list[dict] = []
+    start = time.time()
+    with progress(show_progress) as bar:
+        task = bar.add_task("teacher (two-path GAN)", total=cfg.steps)
+        for step in range(cfg.steps):
+            x, y = sample_x(cfg.batch), sample_y(cfg.batch)
+            xp, yp = sample_pair(max(1, cfg.batch // 2))
+            fake_y, fake_x = g(x), f(y)
+            terms = {
+                "adversarial": adv_g(d_y(fake_y)) + adv_g(d_x(fake_x)),
+                "cycle": losses.cycle_loss(f(fake_y), x) + losses.cycle_loss(g(fake_x), y),
+                "similarity": losses.similarity_loss(fake_y, x) + losses.similarity_loss(fake_x, y),
+                "total_variation": losses.total_variation(fake_y - x) + losses.total_variation(fake_x - y),
+                "paired": torch.nn.functional.l1_loss(g(xp), yp) + torch.nn.functional.l1_loss(f(yp), xp),
+            }
+            gen_loss = sum(getattr(w, k) * v for k, v in terms.items())
+            opt_gen.zero_grad()
+            gen_loss.backward()
+            opt_gen.step()
+
+            fy, fx = fake_y.detach(), fake_x.detach()
+            if cfg.gan == "lsgan":
+                disc_loss = losses.lsgan_discriminator(d_y(y), d_y(fy)) + losses.lsgan_discriminator(d_x(x), d_x(fx))
+            else:
+                disc_loss = losses.wgan_gp_discriminator(d_y, y, fy) + losses.wgan_gp_discriminator(d_x, x, fx)
+            opt_disc.zero_grad()
+            disc_loss.backward()
+            opt_disc.step()
+            if step % 50 == 0 or step == cfg.steps - 1:
+                history.append({"step": step, "generator": gen_loss.item(), "discriminator": disc_loss.item(),
+                                **{k: v.item() for k, v in terms.items()}})
+                if not show_progress:
+                    print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items() if k != "step"), flush=True)
+            bar.update(task, advance=1, description=f"teacher  paired L1 {terms['paired'].item() / 2:.4f}")
+    info = {"seconds": round(time.time() - start, 1), "history": history,
+            "data": {"x_pool": len(x_pool), "y_pool": len(y_pool), "pairs": len(paired)}}
+    return g.eval(), info

@@ -1,0 +1,48 @@
+import json
+import shutil
+
+import pytest
+import torch
+
+from aicam_opt.cli import main
+from aicam_opt.models import checkpoints
+from aicam_opt.models.student import StudentNet
+
+
+@pytest.fixture
+def small_data(tmp_path, data_source):
+    """A folder with the layout of ../shared/data: 2 FiveK pairs and a 4-frame clip."""
+    if data_source.root is None:
+        pytest.skip("needs ../shared/data")
+    root = tmp_path / "data"
+    for sub in ("input", "expert_c"):
+        (root / "fivek" / sub).mkdir(parents=True)
+        for name in ("a4521.png", "a4576.png"):
+            shutil.copy(data_source.root / "fivek" / sub / name, root / "fivek" / sub / name)
+    (root / "video" / "clip").mkdir(parents=True)
+    for i in range(140, 144):
+        shutil.copy(data_source.root / "video" / "bedroom" / f"{i:05d}.jpg", root / "video" / "clip" / f"{i:05d}.jpg")
+    return root
+
+
+def test_evaluate_json_shape(small_data, tmp_path, capsys):
+    other = tmp_path / "candidate.safetensors"
+    checkpoints.save_checkpoint(StudentNet().eval(), "student", other)  # an untrained (identity) student
+    out = tmp_path / "report.json"
+    assert main(["evaluate", "--data", str(small_data), "--model", str(other), "--json", "--out", str(out)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == json.loads(out.read_text())
+    assert report["split"] == "all" and report["fivek"]["pairs"] == ["a4521", "a4576"]
+    for name in ("identity", "teacher", "student", "model"):
+        assert set(report["fivek"][name]) >= {"psnr", "ssim", "deltae", "per_pair"}
+    # The identity-initialised candidate is the identity: same numbers.
+    assert report["fivek"]["model"]["psnr"] == pytest.approx(report["fivek"]["identity"]["psnr"], abs=0.05)
+    assert set(report["fidelity"]) == {"student_vs_teacher", "model_vs_teacher"}
+    assert report["flicker"]["frames"] == 4 and set(report["flicker"]) >= {"input", "teacher", "student", "model"}
+
+
+def test_evaluate_bad_model_is_a_clear_error(small_data, tmp_path, capsys):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["evaluate", "--data", str(small_data), "--model", str(bad)]) == 2
+    assert "broken.safetensors: not a readable safetensors checkpoint" in capsys.readouterr().err

@@ -1,0 +1,81 @@
+"""Target files: they load, their peaks follow from their figures, and a wrong field is named."""
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aicam_opt.errors import AicamError
+from aicam_opt.latency.target import TARGETS_DIR, load_target
+
+
+def test_sd865_peaks_follow_from_the_published_figures():
+    t = load_target("sd865")
+    cpu = t.unit("cpu")
+    # One prime A77: 2.84 GHz x 16 fp32 FLOP/cycle; int8 SDOT is 4x that.
+    assert cpu.peak_ops_per_s("fp32", 1) == pytest.approx(2.84e9 * 16)
+    assert cpu.peak_ops_per_s("int8", 1) == pytest.approx(2.84e9 * 64)
+    # All eight cores: 1 prime + 3 gold A77 + 4 A55 at half the throughput per cycle.
+    assert cpu.peak_ops_per_s("fp32", 8) == pytest.approx((2.84 + 3 * 2.42 + 4 * 1.8 * 0.5) * 1e9 * 16)
+    assert t.unit("gpu").peak_ops_per_s("fp16") == pytest.approx(0.587e9 * 2048)
+    assert t.bandwidth_gbps("gpu") == 44.0
+    assert t.budgets.latency_ms["preview"].value == 33
+    assert t.unit("dsp").precision_spec("int8").channel_multiple.value == 32
+    assert t.unit("cpu").precision_spec("fp16").channel_multiple.value == 8
+
+
+def test_every_figure_has_a_source():
+    for name in ("sd865", "host"):
+        raw = yaml.safe_load((TARGETS_DIR / f"{name}.yaml").read_text())
+
+        def walk(node, path):
+            if isinstance(node, dict):
+                if "value" in node:
+                    assert isinstance(node.get("source"), str) and len(node["source"]) > 3, f"{name}: {path} has no source"
+                for k, v in node.items():
+                    walk(v, f"{path}.{k}")
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{path}[{i}]")
+
+        walk(raw, name)
+
+
+def _write_variant(tmp_path: Path, edit) -> Path:
+    raw = yaml.safe_load((TARGETS_DIR / "sd865.yaml").read_text())
+    edit(raw)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_misspelt_field_names_file_and_field(tmp_path):
+    path = _write_variant(tmp_path, lambda r: r["memory"].update(bandwith_gbps=r["memory"].pop("bandwidth_gbps")))
+    with pytest.raises(AicamError) as err:
+        load_target(path)
+    text = str(err.value)
+    assert str(path) in text and "memory.bandwith_gbps" in text and "memory.bandwidth_gbps" in text
+
+
+def test_figure_without_source_is_rejected(tmp_path):
+    path = _write_variant(tmp_path, lambda r: r["units"]["gpu"]["clock_ghz"].pop("source"))
+    with pytest.raises(AicamError, match=r"units\.gpu\.clock_ghz\.source"):
+        load_target(path)
+
+
+def test_unknown_precision_key_lists_the_allowed_ones(tmp_path):
+    path = _write_variant(tmp_path, lambda r: r["units"]["gpu"]["precisions"].update(bf16=r["units"]["gpu"]["precisions"]["fp16"]))
+    with pytest.raises(AicamError) as err:
+        load_target(path)
+    assert "units.gpu.precisions.bf16" in str(err.value) and "'fp32', 'fp16' or 'int8'" in str(err.value)
+
+
+def test_unknown_target_unit_and_precision_are_clear_errors():
+    with pytest.raises(AicamError, match="unknown target 'sd999'.*sd865"):
+        load_target("sd999")
+    t = load_target("sd865")
+    with pytest.raises(AicamError, match="unit 'npu'"):
+        t.unit("npu")
+    with pytest.raises(AicamError, match="precision 'fp32' is not supported on the dsp"):
+        t.unit("dsp").precision_spec("fp32")
+    with pytest.raises(AicamError, match="has 8 cores"):
+        t.unit("cpu").peak_ops_per_s("fp32", 9)
