@@ -14,6 +14,7 @@ COMMANDS = [
     "aicam_opt.optimize",
     "aicam_opt.latency.cli",
     "aicam_opt.runtime.cli",
+    "aicam_opt.compress.cli",
 ]
 
 

@@ -24,8 +24,8 @@ from ..latency.target import Precision, Target, UnitName, load_target
 from ..models.student import StudentConfig
 
 # Prunable layer groups of the low-res path (their output channels):
-#   splat    the stride-2 stages before the last one (the last one's width is the trunk)
-#   trunk    the shared feature width: last splat stage, local/global outputs, every branch's input
+#   splat    the stride-2 stages (the image features at 1/2, 1/4, ... of the low-res input)
+#   trunk    the fused feature width: local and global outputs, the switch's and every branch's input
 #   local    between the two local-feature blocks
 #   global   the two global-feature blocks
 #   branches the refine block of each effect branch
@@ -112,8 +112,11 @@ def _first_message(err: Exception) -> str:
     return errors()[0]["msg"] if callable(errors) else str(err)
 
 
-def check_feasible(candidate: Candidate, base: StudentConfig) -> tuple[Target, StudentConfig]:
-    """The target and configured StudentConfig, or AicamError naming what is impossible and the fix."""
+def check_feasible(candidate: Candidate, base: StudentConfig | None) -> tuple[Target, StudentConfig | None]:
+    """The target and configured StudentConfig, or AicamError naming what is impossible and the fix.
+
+    With `base` None, everything that does not depend on the source student is checked (units,
+    precisions, grid minimums) and no config is returned: a build calls this before loading anything."""
     name = f"candidate '{candidate.name}'"
     target = load_target(candidate.target)
     for part in ("low_res", "full_res"):
@@ -134,4 +137,4 @@ def check_feasible(candidate: Candidate, base: StudentConfig) -> tuple[Target, S
     if arch.grid_depth is not None and arch.grid_depth < MIN_GRID_DEPTH:
         raise AicamError(f"{name}: architecture.grid_depth {arch.grid_depth} is below the minimum {MIN_GRID_DEPTH} "
                          "(the trilinear slice interpolates between two luminance bins); use grid_depth >= 2")
-    return target, candidate.student_config(base)
+    return target, (candidate.student_config(base) if base is not None else None)

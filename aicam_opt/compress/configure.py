@@ -13,7 +13,7 @@ What each change inherits (everything else is copied tensor by tensor where name
   grid it predicts.
 - Grid size G or low-res size S: the convolutions do not depend on the spatial size, so they are all
   kept; only the number of stride-2 stages changes (S / G = 2^n): a removed last stage is dropped
-  (the trunk width is unchanged), an added stage starts freshly initialised.
+  (the widths after it are unchanged), an added stage starts freshly initialised.
 - Guide ccm_curve -> luma_curve: the single curve is the mean of the three, the mix keeps its total
   weight; luma_curve -> ccm_curve: identity colour matrix, the curve copied to the three channels,
   the mix split evenly. Self-similarity switched on: a fresh block with its default light mix.

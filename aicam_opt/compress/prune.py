@@ -2,7 +2,7 @@
 
 torch-pruning's dependency graph finds the coupled layers of each channel group (a pointwise conv's
 outputs, the batch norm after it, the depthwise conv and pointwise inputs that consume them, and
-across the residual add every layer sharing the trunk width); `tp.pruner.MetaPruner` ranks the
+across the add of local and global features every layer sharing the fused width); `tp.pruner.MetaPruner` ranks the
 channels of each group with the candidate's importance criterion and removes the weakest.
 
 Widths are decided here, not by torch-pruning's `round_to` (which rounds down, and so would empty a
@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import copy
 import re
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +32,7 @@ from ..errors import AicamError
 from ..models.student import LowResPath, LowResWidths, StudentNet
 from .candidate import PruningSpec
 
-# Output-channel producers (not depthwise) -> the layer group they belong to; the last splat stage
-# is the trunk (see candidate.LAYER_GROUPS).
+# Output-channel producers (not depthwise) -> the layer group they belong to (candidate.LAYER_GROUPS).
 _PRODUCER_GROUP = [
     (re.compile(r"^global_fc$|^local\.1\.pointwise$"), "trunk"),
     (re.compile(r"^splat\.\d+\.(pointwise|0)$"), "splat"),
@@ -43,7 +45,7 @@ _PRODUCER_GROUP = [
 def trace_forward(low_res: LowResPath, low: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """LowResPath's channel wiring, for torch-pruning's tracer: every branch runs (soft mixture,
     whatever the switch mode), and the self-similarity's query/key convs are extra outputs instead
-    of feeding the cell-to-cell bmm, which the tracer cannot follow (it hangs on it). Aggregating
+    of feeding the cell-to-cell bmm, which the tracer cannot follow (with it, building the graph did not finish in 8 minutes). Aggregating
     over cells maps channel i to channel i, so the channel dependencies are the same."""
     x = low_res.splat(low)
     global_feats = low_res.global_fc(F.adaptive_avg_pool2d(low_res.global_conv(x), 1).flatten(1))
@@ -94,14 +96,14 @@ def prune_student(net: StudentNet, spec: PruningSpec, multiple: int,
     low_res = work.low_res
     example = torch.rand(1, 3, work.cfg.lowres_size, work.cfg.lowres_size)
     ignored = _protected_layers(low_res)
-    graph = tp.DependencyGraph().build_dependency(low_res, example, forward_fn=trace_forward)
+    with _quiet_about_scalar_parameters():
+        graph = tp.DependencyGraph().build_dependency(low_res, example, forward_fn=trace_forward)
     names = {m: n for n, m in low_res.named_modules()}
-    last_splat = len(low_res.splat) - 1
 
     ratios: dict[nn.Module, float] = {}
     for group in graph.get_all_groups(ignored_layers=ignored, root_module_types=[nn.Conv2d, nn.Linear]):
         producers = _producers(group, names, graph)
-        layer_group = _layer_group(producers, last_splat)
+        layer_group = _layer_group(producers)
         if layer_group is None:
             continue
         channels = graph.get_out_channels(group[0].dep.target.module)
@@ -109,23 +111,34 @@ def prune_student(net: StudentNet, spec: PruningSpec, multiple: int,
         # torch-pruning keeps int(c * (1 - ratio)) channels: half a channel of margin so that float
         # rounding never drops one more than asked.
         exact = 1.0 - (keep + 0.5) / channels if keep < channels else 0.0
+        # Keyed by every layer whose outputs this group prunes (torch-pruning looks the ratio up on
+        # the group's root, one of them); not by the consumers, which belong to other groups' roots.
         for item in group:
             module = item.dep.target.module
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and graph.is_out_channel_pruning_fn(item.dep.handler):
                 ratios[module] = exact
 
     if spec.importance == "taylor":
-        work.train()
+        # first-order Taylor importance |w * dL/dw| of the distillation loss (eval mode: the batch
+        # norms' running statistics stay those of the trained student)
         x, target = taylor_batch
         F.l1_loss(work(x), target).backward()
-        work.eval()
-    pruner = tp.pruner.MetaPruner(low_res, example, importance=make_importance(spec.importance),
-                                  pruning_ratio=0.0, pruning_ratio_dict=ratios, ignored_layers=ignored,
-                                  forward_fn=trace_forward)
-    with torch.no_grad() if spec.importance != "taylor" else torch.enable_grad():
-        pruner.step()
+    with _quiet_about_scalar_parameters():
+        pruner = tp.pruner.MetaPruner(low_res, example, importance=make_importance(spec.importance),
+                                      pruning_ratio=0.0, pruning_ratio_dict=ratios, ignored_layers=ignored,
+                                      forward_fn=trace_forward)
+    pruner.step()
     low_res.zero_grad(set_to_none=True)
     return _rebuilt(work)
+
+
+@contextmanager
+def _quiet_about_scalar_parameters() -> Iterator[None]:
+    """torch-pruning warns about the self-similarity's scalar mix parameter ("unwrapped parameter"):
+    it has no channel dimension, so there is nothing to prune in it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Unwrapped parameters detected")
+        yield
 
 
 def _producers(group, names: dict[nn.Module, str], graph: tp.DependencyGraph) -> list[str]:
@@ -142,10 +155,8 @@ def _producers(group, names: dict[nn.Module, str], graph: tp.DependencyGraph) ->
     return out
 
 
-def _layer_group(producers: list[str], last_splat: int) -> str | None:
+def _layer_group(producers: list[str]) -> str | None:
     for name in producers:
-        if name in (f"splat.{last_splat}.pointwise", f"splat.{last_splat}.0"):
-            return "trunk"
         for pattern, layer_group in _PRODUCER_GROUP:
             if pattern.match(name):
                 return layer_group
@@ -158,6 +169,7 @@ def measured_widths(low_res: LowResPath) -> LowResWidths:
              for stage in low_res.splat]
     return LowResWidths(
         splat=splat,
+        features=low_res.global_fc.out_features,
         local_hidden=low_res.local[0].pointwise.out_channels,
         global_hidden=[low_res.global_conv[0].pointwise.out_channels, low_res.global_conv[1].pointwise.out_channels],
         switch_hidden=low_res.switch.fc1.out_features,

@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -56,18 +57,18 @@ class LowResGraph(nn.Module):
 class CompressedStudent(nn.Module):
     """A student whose low-res part may be quantized: enhanced = full_res(x, low_res(downsample(x)))."""
 
-    def __init__(self, low_res: nn.Module, full_res: FullResPath, lowres_size: int, full_res_fp16: bool = False):
+    def __init__(self, low_res: nn.Module, full_res: nn.Module, lowres_size: int, full_res_precision: str = "fp32"):
         super().__init__()
         self.low_res = low_res
-        self.full_res = full_res
+        self.full_res = full_res  # float32: what model.onnx holds
         self.lowres_size = lowres_size
-        self.full_res_fp16 = full_res_fp16
+        # fp16: the full-res path evaluated in half precision end to end (inputs, weights, arithmetic)
+        self.full_res_half = copy.deepcopy(full_res).half() if full_res_precision == "fp16" else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         grid = self.low_res(downsample(x, self.lowres_size))
-        if self.full_res_fp16:
-            # The full-res path evaluated in half precision end to end (inputs, weights, arithmetic).
-            return self.full_res.half()(x.half(), grid.half()).float()
+        if self.full_res_half is not None:
+            return self.full_res_half(x.half(), grid.half()).float()
         return self.full_res(x, grid)
 
 
@@ -107,6 +108,19 @@ def quantize_low_res(net: StudentNet, calibration: list[torch.Tensor]) -> nn.Mod
         warnings.simplefilter("ignore")
         quantized = nncf.quantize(graph, nncf.Dataset(calibration), subset_size=len(calibration),
                                   fast_bias_correction=True)
+    return to_native_fake_quant(quantized, calibration[0])
+
+
+def quantize_full_res(full_res: FullResPath, calibration: list[tuple[torch.Tensor, torch.Tensor]]) -> nn.Module:
+    """int8 fake-quantized full-res path: NNCF PTQ on (image, grid) pairs of training photos. NNCF
+    quantizes the guide's colour matrix and mix (per-channel weights), the image, the guide's
+    intermediates and the sliced coefficients; the trilinear slice itself stays a float op."""
+    import nncf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        quantized = nncf.quantize(copy.deepcopy(full_res).eval(), nncf.Dataset(calibration),
+                                  subset_size=len(calibration), fast_bias_correction=True)
     return to_native_fake_quant(quantized, calibration[0])
 
 

@@ -28,7 +28,8 @@ class LowResWidths(Config):
     default widths derived from `width`). Written by `aicam_opt.compress.prune`; stored with the
     checkpoint's config so a pruned student loads and saves like any other."""
 
-    splat: list[int] = Field(..., min_length=1, description="output channels of each stride-2 stage; the last is the trunk width")
+    splat: list[int] = Field(..., min_length=1, description="output channels of each stride-2 stage")
+    features: int = Field(..., ge=1, description="width of the fused local+global features the switch and branches read")
     local_hidden: int = Field(..., ge=1, description="channels between the two local-feature blocks")
     global_hidden: list[int] = Field(..., min_length=2, max_length=2, description="outputs of the two global-feature blocks")
     switch_hidden: int = Field(..., ge=1, description="hidden units of the switch classifier")
@@ -75,7 +76,7 @@ class StudentConfig(Config):
             return self.widths
         splat = [self.width * min(2 ** i, 4) for i in range(self.downsampling_stages)]
         c = splat[-1]
-        return LowResWidths(splat=splat, local_hidden=c, global_hidden=[c, c], switch_hidden=c,
+        return LowResWidths(splat=splat, features=c, local_hidden=c, global_hidden=[c, c], switch_hidden=c,
                             branch_hidden=[c] * self.num_branches)
 
 
@@ -180,10 +181,10 @@ class LowResPath(nn.Module):
         for cin, cout in zip(chans[:-1], chans[1:]):
             layers.append(DepthwiseSeparable(cin, cout, stride=2))
         self.splat = nn.Sequential(*layers)
-        c = chans[-1]
+        c_splat, c = chans[-1], widths.features
         g0, g1 = widths.global_hidden
-        self.local = nn.Sequential(DepthwiseSeparable(c, widths.local_hidden), DepthwiseSeparable(widths.local_hidden, c))
-        self.global_conv = nn.Sequential(DepthwiseSeparable(c, g0, stride=2), DepthwiseSeparable(g0, g1, stride=2))
+        self.local = nn.Sequential(DepthwiseSeparable(c_splat, widths.local_hidden), DepthwiseSeparable(widths.local_hidden, c))
+        self.global_conv = nn.Sequential(DepthwiseSeparable(c_splat, g0, stride=2), DepthwiseSeparable(g0, g1, stride=2))
         self.global_fc = nn.Linear(g1, c)
         self.similarity = SelfSimilarity(c, cfg.similarity_dim) if cfg.self_similarity else None
         self.switch = Switch(c, cfg.num_branches, widths.switch_hidden)

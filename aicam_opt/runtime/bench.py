@@ -81,7 +81,7 @@ def real_photo(height: int, width: int) -> np.ndarray:
     import cv2
 
     from ..data import embedded_photo, resolve
-    from .pixels_io import read_native
+    from ..images import read_native
 
     source = resolve()
     path = source.root / "photos" / "kodak24" / "kodim23.png" if source.root else None
@@ -212,7 +212,7 @@ def clip_flicker(net: StudentNet) -> dict:
     from .compiled import CompiledFullRes
     from .enhance import Enhancer
     from .lowres import to_float
-    from .pixels_io import read_native
+    from ..images import read_native
     from .smoothing import SmoothingConfig
 
     source = resolve()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -85,22 +84,3 @@ def run(args: argparse.Namespace) -> int:
             summary = f"{w}x{h} ({w * h / 1e6:.1f} MP)"
     console.print(f"wrote {args.output}: {summary} in {time.perf_counter() - start:.2f} s")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m aicam_opt.runtime.cli enhance ...`: the same subcommand without the other stages."""
-    parser = argparse.ArgumentParser(prog="aicam-opt")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except AicamError as err:
-        print(f"aicam-opt {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"aicam-opt {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

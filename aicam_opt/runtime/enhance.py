@@ -27,7 +27,7 @@ from ..models.student import StudentNet
 from .compiled import DEFAULT_BAND_ROWS, CompiledFullRes
 from .kernel import PIXEL_SCALE, VEC
 from .lowres import downsample_banded, predict_grid, to_nchw, torch_threads
-from .pixels_io import read_native, write_native
+from ..images import read_native, write_native
 from .smoothing import SmoothingConfig, TemporalGrid
 
 RowsDone = Callable[[int], None]

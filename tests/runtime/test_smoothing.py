@@ -10,7 +10,7 @@ from aicam_opt.runtime.compiled import CompiledFullRes
 from aicam_opt.runtime.enhance import Enhancer
 from aicam_opt.evaluate.flicker import clip_motion, flicker
 from aicam_opt.runtime.lowres import to_float
-from aicam_opt.runtime.pixels_io import read_native
+from aicam_opt.images import read_native
 from aicam_opt.runtime.smoothing import SmoothingConfig, TemporalGrid
 
 

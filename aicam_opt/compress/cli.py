@@ -1,0 +1,45 @@
+"""`aicam-opt compress CANDIDATE.yaml --out DIR [--data DIR] [--recover-steps N]`.
+
+Writes DIR/model.onnx (the whole student; QDQ low-res when int8), DIR/candidate.yaml,
+DIR/metrics.json (quality vs student and teacher, params, MACs, predicted latency, stage times)
+and DIR/student.safetensors (the float weights after pruning and recovery).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from ..config import load_yaml
+from ..data import resolve
+from .build import build_candidate
+from .candidate import Candidate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("compress", help="build one compression candidate and measure what it lost")
+    p.add_argument("candidate", help="candidate YAML (see search_spaces/examples/)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
+    p.add_argument("--recover-steps", type=int, default=20, help="distillation steps after the transforms (0: none)")
+    p.add_argument("--eval-frames", type=int, default=8, help="frames of the evaluation clip used for flicker")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    candidate = load_yaml(args.candidate, Candidate)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    source = resolve(args.data)
+    # --data given for a build is still split: training photos calibrate/recover, eval photos measure.
+    source = type(source)(source.root, explicit=False)
+    built = build_candidate(candidate, source, recover_steps=args.recover_steps, out_dir=args.out,
+                            eval_frames=args.eval_frames)
+    q = built.metrics["quality"]
+    print(json.dumps({"out": args.out, "psnr_drop_vs_student": round(q["psnr_drop_vs_student"], 3),
+                      "deltae_vs_student": round(q["deltae_vs_student"], 3), "psnr_vs_teacher": round(q["psnr_vs_teacher"], 2),
+                      "params": built.metrics["params"], "macs": built.metrics["macs"],
+                      "seconds": built.metrics["seconds"]}, indent=2))
+    return 0

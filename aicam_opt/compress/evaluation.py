@@ -1,0 +1,86 @@
+"""Quality of a built candidate against the uncompressed student and the teacher (evaluation split).
+
+The student's and teacher's outputs are computed once (`References`) and reused for every
+candidate of a search. Metrics:
+- psnr_drop_vs_student: mean PSNR (vs the FiveK Expert C reference, or the undegraded photo for the
+  embedded set) of the student minus that of the candidate: how much quality the compression lost;
+- deltae_vs_student / psnr_vs_student: CIEDE2000 and PSNR between candidate and student outputs;
+- psnr_vs_teacher / deltae_vs_teacher: fidelity to the teacher's outputs;
+- flicker (8-bit levels, see evaluate.flicker) of the student and the candidate on the evaluation clip.
+Images: the evaluation FiveK pairs plus the evaluation photos (Kodak/CBSD) at 768 pixels long side.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from skimage.color import deltaE_ciede2000, rgb2lab
+
+from ..data import DataSource, clip_frames, load_photos
+from ..evaluate import flicker as flicker_metric
+from ..evaluate.cli import fivek_set
+from ..evaluate.quality import psnr
+from ..images import read_photo
+
+Enhancer = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass
+class References:
+    pairs: dict[str, tuple[np.ndarray, np.ndarray]]
+    photos: dict[str, np.ndarray]
+    student: dict[str, np.ndarray]
+    teacher: dict[str, np.ndarray]
+    student_psnr: float
+    student_lab: dict[str, np.ndarray] = field(default_factory=dict)  # CIELAB of the outputs, converted once
+    teacher_lab: dict[str, np.ndarray] = field(default_factory=dict)
+    frames: list[np.ndarray] = field(default_factory=list)
+    motion: list = field(default_factory=list)
+    student_flicker: float | None = None
+
+
+def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_frames: int = 8) -> References:
+    pairs = fivek_set(source)
+    photos = {name: x for name, (x, _) in pairs.items()}
+    split = "all" if source.explicit else "eval"
+    photos.update(load_photos(source, split, long_side=768))
+    student_out = {name: student(x) for name, x in photos.items()}
+    refs = References(pairs=pairs, photos=photos, student=student_out,
+                      teacher={name: teacher(x) for name, x in photos.items()},
+                      student_psnr=float(np.mean([psnr(student_out[n], y) for n, (_, y) in pairs.items()])))
+    refs.student_lab = {n: rgb2lab(img) for n, img in refs.student.items()}
+    refs.teacher_lab = {n: rgb2lab(img) for n, img in refs.teacher.items()}
+    clips = clip_frames(source, split)
+    if clips and max_frames > 1:
+        refs.frames = [read_photo(p).pixels for p in clips[0][:max_frames]]
+        refs.motion = flicker_metric.clip_motion(refs.frames)
+        refs.student_flicker = flicker_metric.flicker([student(f) for f in refs.frames], refs.motion)
+    return refs
+
+
+def _delta_e(reference_lab: np.ndarray, output_lab: np.ndarray) -> float:
+    """evaluate.quality.delta_e with both images already in CIELAB (each converted once)."""
+    return float(deltaE_ciede2000(reference_lab, output_lab).mean())
+
+
+def candidate_quality(refs: References, candidate: Enhancer) -> dict[str, float | int | None]:
+    out = {name: candidate(x) for name, x in refs.photos.items()}
+    lab = {name: rgb2lab(np.clip(img, 0, 1)) for name, img in out.items()}
+    candidate_psnr = float(np.mean([psnr(out[n], y) for n, (_, y) in refs.pairs.items()]))
+    quality: dict[str, float | int | None] = {
+        "psnr": candidate_psnr,
+        "student_psnr": refs.student_psnr,
+        "psnr_drop_vs_student": refs.student_psnr - candidate_psnr,
+        "psnr_vs_student": float(np.mean([psnr(out[n], refs.student[n]) for n in out])),
+        "deltae_vs_student": float(np.mean([_delta_e(refs.student_lab[n], lab[n]) for n in out])),
+        "psnr_vs_teacher": float(np.mean([psnr(out[n], refs.teacher[n]) for n in out])),
+        "deltae_vs_teacher": float(np.mean([_delta_e(refs.teacher_lab[n], lab[n]) for n in out])),
+        "pairs": len(refs.pairs),
+        "images": len(out),
+    }
+    if refs.frames:
+        quality["flicker"] = flicker_metric.flicker([candidate(f) for f in refs.frames], refs.motion)
+        quality["flicker_student"] = refs.student_flicker
+        quality["flicker_frames"] = len(refs.frames)
+    return quality
