@@ -4,7 +4,7 @@ Today it runs the stages that exist and says plainly which do not:
 1. evaluate the committed teacher and student on the evaluation split (reports/<target>/evaluation.json);
 2. cost the uncompressed student and teacher on every unit of the target, at each budgeted workload,
    with predicted latencies against the budgets (reports/<target>/cost.json, plus a table).
-Not built yet (the open issues): compression transforms, the Optuna search with Pareto reports,
+Not built yet (the open issues): the Optuna search over compression candidates with Pareto reports,
 TVM compilation of the winners and the CI gate.
 """
 from __future__ import annotations
@@ -26,8 +26,8 @@ from .models.checkpoints import load_model
 from .models.inference import enhance_array
 
 NOT_BUILT = (
-    "compression transforms (pruning, NNCF int8, switch/grid configurations)",
-    "the multi-objective Optuna search, trials.csv, the Pareto front and report.html",
+    "the multi-objective Optuna search over compression candidates (`aicam-opt compress` builds one candidate)",
+    "trials.csv, the Pareto front and report.html",
     "TVM compilation of the winners for CPU/GPU/DSP and the CI regression gate",
 )
 
