@@ -46,7 +46,7 @@ def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
     """Predicted latency of each model on each unit (its fastest supported precision) and workload."""
     latency = LatencyModel(target, load_calibration(target.name))
     rows = []
-    workloads = [w for w, b in target.budgets.latency_ms.items()]
+    workloads = list(target.budgets.latency_ms)
     for spec in models:
         for workload in workloads:
             cost = model_ops(spec, workload)

@@ -72,14 +72,16 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
             per_pair[pair_name] = all_metrics(out, y)
         report["fivek"][name] = {**mean_metrics(list(per_pair.values())), "per_pair": per_pair}
 
-    if "teacher" in enhancers:
+    others = [name for name in enhancers if name != "teacher"]
+    if "teacher" in enhancers and others:
         photos = {n: x for n, (x, _) in pairs.items()}
         photos.update(load_photos(source, "all" if source.explicit else "eval", long_side=768))
-        teacher_out = {n: outputs["teacher"].get(n) if n in outputs["teacher"] else enhancers["teacher"](x) for n, x in photos.items()}
-        for name, enhance in enhancers.items():
-            if name == "teacher":
-                continue
-            outs = {n: outputs[name].get(n) if n in outputs[name] else enhance(x) for n, x in photos.items()}
+        # FiveK outputs were computed above: reuse them, run only the photos not yet enhanced
+        run_all = lambda name: {n: outputs[name][n] if n in outputs[name] else enhancers[name](x)  # noqa: E731
+                                for n, x in photos.items()}
+        teacher_out = run_all("teacher")
+        for name in others:
+            outs = run_all(name)
             report["fidelity"][f"{name}_vs_teacher"] = {
                 "psnr": float(np.mean([psnr(outs[n], teacher_out[n]) for n in photos])),
                 "deltae": float(np.mean([delta_e(outs[n], teacher_out[n]) for n in photos])),
