@@ -2,10 +2,11 @@
 PY := .venv/bin/python
 TARGET ?= sd865
 TRIALS ?=
+SPACE ?=
 DATA ?=
 STAMP := .venv/.installed
 
-.PHONY: venv test bench optimize train evaluate clean
+.PHONY: venv test bench optimize report gate train evaluate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -24,7 +25,15 @@ bench: $(STAMP)
 	$(PY) -m pytest -q -m bench -s
 
 optimize: $(STAMP)
-	$(PY) -m aicam_opt.cli optimize --target $(TARGET) $(if $(TRIALS),--trials $(TRIALS)) $(if $(DATA),--data $(DATA))
+	$(PY) -m aicam_opt.cli optimize --target $(TARGET) $(if $(TRIALS),--trials $(TRIALS)) $(if $(SPACE),--space $(SPACE)) $(if $(DATA),--data $(DATA))
+
+# Regenerate every report of the last search from its study alone.
+report: $(STAMP)
+	$(PY) -m aicam_opt.cli report reports/$(TARGET)
+
+# Fail on a performance or quality regression against the committed baseline.
+gate: $(STAMP)
+	$(PY) -m aicam_opt.cli gate --baseline reports/baseline/$(TARGET).json --current reports/$(TARGET)/summary.json
 
 train: $(STAMP)
 	$(PY) -m aicam_opt.cli train teacher $(if $(DATA),--data $(DATA))

@@ -15,6 +15,9 @@ COMMANDS = [
     "aicam_opt.latency.cli",
     "aicam_opt.runtime.cli",
     "aicam_opt.compress.cli",
+    "aicam_opt.compile.cli",
+    "aicam_opt.gate.cli",
+    "aicam_opt.report.cli",
 ]
 
 

@@ -1,44 +1,46 @@
-"""`aicam-opt optimize --target T`: the main job (`make optimize TARGET=sd865`).
+"""`aicam-opt optimize --target T` (`make optimize TARGET=sd865`): the main job.
 
-Today it runs the stages that exist and says plainly which do not:
-1. evaluate the committed teacher and student on the evaluation split (reports/<target>/evaluation.json);
-2. cost the uncompressed student and teacher on every unit of the target, at each budgeted workload,
-   with predicted latencies against the budgets (reports/<target>/cost.json, plus a table).
-Not built yet (the open issues): the Optuna search over compression candidates with Pareto reports,
-TVM compilation of the winners and the CI gate.
+1. cost the uncompressed student and teacher on every unit of the target at each budgeted workload
+   (reports/<target>/cost.json);
+2. search compression candidates with Optuna against the target's latency model (search/), resuming
+   the study in reports/<target>/study.db if one is there;
+3. write the reports (report/): trials.csv, pareto.csv/png/html, winners.json, summary.json, report.html;
+4. compile the winners with TVM for the units their placement names and verify them on this host
+   (compile/), then rewrite the reports with the compile results.
 """
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from .config import save_json
-from .data import resolve
-from .evaluate.cli import evaluate, print_report
-from .latency.cli import cost_document
 from .cost import model_cost as model_ops
+from .data import resolve
+from .latency.cli import cost_document
 from .latency.model import Assignment, LatencyModel, Placement, load_calibration
 from .latency.target import load_target
-from .models.checkpoints import load_model
-from .models.inference import enhance_array
+from .report import write_reports
+from .search.objective import calibrated_pairs, make_context, student_figures
+from .search.space import load_space
+from .search.study import open_study, run_search
 
-NOT_BUILT = (
-    "the multi-objective Optuna search over compression candidates (`aicam-opt compress` builds one candidate)",
-    "trials.csv, the Pareto front and report.html",
-    "TVM compilation of the winners for CPU/GPU/DSP and the CI regression gate",
-)
+DEFAULT_TRIALS = 24  # fits the 20-minute budget of `make optimize` on a 2-core machine (see README)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("optimize", help="the main job: evaluate, cost and (once built) search and compile")
+    p = sub.add_parser("optimize", help="the main job: cost, search, report and compile the winners")
     p.add_argument("--target", required=True, help="a targets/*.yaml name (e.g. sd865) or path")
-    p.add_argument("--trials", type=int, help="search budget (the search is not built yet)")
+    p.add_argument("--space", default="default", help="a search_spaces/*.yaml name or path (default: default)")
+    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
+                   help=f"search budget: trials the study should hold (default {DEFAULT_TRIALS}; resumes count)")
+    p.add_argument("--storage", help="Optuna RDB URL shared by several workers (default: sqlite in --out)")
     p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
     p.add_argument("--out", help="report folder (default: reports/<target>)")
-    p.add_argument("--max-frames", type=int, default=None, help="limit the clip used for flicker")
+    p.add_argument("--no-compile", action="store_true", help="skip compiling the winners with TVM")
     p.set_defaults(func=run)
 
 
@@ -46,51 +48,66 @@ def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
     """Predicted latency of each model on each unit (its fastest supported precision) and workload."""
     latency = LatencyModel(target, load_calibration(target.name))
     rows = []
-    workloads = list(target.budgets.latency_ms)
     for spec in models:
-        for workload in workloads:
+        for workload in target.budgets.latency_ms:
             cost = model_ops(spec, workload)
             for unit_name, unit in target.units.items():
                 precision = min(unit.precisions, key=lambda p: {"int8": 0, "fp16": 1, "fp32": 2}[p])
                 placement = Placement(default=Assignment(unit_name, precision))
-                doc = cost_document(spec, cost, target, latency.predict(cost.ops, placement), placement)
-                rows.append(doc)
+                rows.append(cost_document(spec, cost, target, latency.predict(cost.ops, placement), placement))
     return rows
 
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
+    start = time.perf_counter()
     target = load_target(args.target)
+    space = load_space(args.space)
     out = Path(args.out or Path("reports") / target.name)
     source = resolve(args.data)
-    console.rule(f"aicam-opt optimize --target {target.name}")
+    # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
+    source = type(source)(source.root, explicit=False)
+    console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {args.trials}")
 
-    console.print("[bold]1. Quality of the committed teacher and student[/bold]")
-    models = {k: load_model(kind=k) for k in ("teacher", "student")}
-    report = evaluate(source, {k: (lambda img, m=m: enhance_array(m, img)) for k, m in models.items()}, args.max_frames)
-    save_json(report, out / "evaluation.json")
-    print_report(report)
+    console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")
+    save_json({"target": target.name, "reports": cost_matrix(target)}, out / "cost.json")
+    console.print(f"   wrote {out / 'cost.json'}")
 
-    console.print(f"\n[bold]2. Predicted cost on {target.name}, uncompressed models[/bold]")
-    docs = cost_matrix(target)
-    save_json({"target": target.name, "reports": docs}, out / "cost.json")
-    table = Table(title=f"predicted latency on {target.name} (ms)")
-    for col in ("model", "workload", "unit", "precision", "GMAC", "latency ms", "budget ms", "top op"):
-        table.add_column(col)
-    for d in docs:
-        part = next(iter(d["placement"].values()))
-        top = max(d["ops"], key=lambda o: o["latency_ms"])
-        budget = d["budget"]["latency_ms"]
-        colour = "" if d["budget"]["within"] is None else ("green" if d["budget"]["within"] else "red")
-        table.add_row(d["model"], d["workload"]["name"], part["unit"], part["precision"], f"{d['total']['macs'] / 1e9:.2f}",
-                      f"[{colour}]{d['total']['latency_ms']:.1f}[/{colour}]" if colour else f"{d['total']['latency_ms']:.1f}",
-                      "-" if budget is None else f"{budget:g}", f"{top['op']} ({top['scope'] or top['name']})")
-    console.print(table)
+    console.print(f"[bold]2. Search[/bold] ({space.sampler.kind}, seed {space.sampler.seed}, objectives "
+                  f"{', '.join(space.objectives)}; data {source.description})")
+    study = open_study(space, target, out, args.storage)
+    ctx = make_context(space, target, source, out)
+    space.check_against(target, calibrated_pairs(ctx.latency))
+    if "student" not in study.user_attrs:
+        study.set_user_attr("student", student_figures(ctx))
+    run_search(ctx, study, args.trials, console)
 
-    console.print(f"\nwrote {out / 'evaluation.json'} and {out / 'cost.json'}")
-    console.print("[bold yellow]Not built yet[/bold yellow] (this run did not search or compile anything):")
-    for item in NOT_BUILT:
-        console.print(f"  - {item}")
-    if args.trials:
-        console.print(f"  --trials {args.trials} was ignored: there is no search to spend it on yet.")
+    console.print("[bold]3. Reports[/bold]")
+    winners = write_reports(out, study, space, target.name)
+    print_winners(console, winners)
+    if not args.no_compile:
+        console.print("[bold]4. Compile the winners[/bold]")
+        from .compile import compile_winners
+
+        compile_winners(out, target.name)
+        write_reports(out, study, space, target.name)
+    console.print(f"wrote {out}/{{trials.csv, pareto.csv, pareto.png, pareto.html, winners.json, summary.json, "
+                  f"report.html}} in {time.perf_counter() - start:.0f} s")
     return 0
+
+
+def print_winners(console: Console, doc: dict) -> None:
+    student = doc["student"]["predicted_latency_ms"]
+    table = Table(title=f"winners on {doc['target']} (predicted; speed-up vs the uncompressed student)")
+    for col in ("role", "trial", "PSNR drop dB", "ΔE2000", *[f"{w} ms" for w in student], "speed-up"):
+        table.add_column(col)
+    first = next(iter(student))
+    table.add_row("uncompressed student", "-", "0", "0", *[f"{v:.1f}" for v in student.values()], "1.00x")
+    for role, w in doc["winners"].items():
+        if w is None:
+            table.add_row(role, "-", "no candidate qualified", "", *["" for _ in student], "")
+            continue
+        q = w["quality"]
+        table.add_row(role, str(w["trial"]), f"{q['psnr_drop_vs_student']:.3f}", f"{q['deltae_vs_student']:.2f}",
+                      *[f"{w['predicted_latency_ms'][k]:.1f}" for k in student], f"{w['speedup_vs_student'][first]:.2f}x")
+    console.print(table)

@@ -162,15 +162,17 @@ def cost_metrics(net: StudentNet, candidate: Candidate) -> dict[str, Any]:
     return out
 
 
-def write_outputs(built: Built, out_dir: Path) -> None:
-    """DIR/model.onnx, DIR/candidate.yaml, DIR/metrics.json and DIR/student.safetensors (float weights)."""
+def write_outputs(built: Built, out_dir: Path, onnx: bool = True) -> None:
+    """DIR/candidate.yaml, DIR/metrics.json, DIR/student.safetensors (float weights) and, with `onnx`,
+    DIR/model.onnx (the search skips the export: the compile step exports what it compiles)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clock = time.perf_counter()
-    size = built.float_net.cfg.lowres_size
-    onnx_path = export_onnx(built.deployed, out_dir / "model.onnx", size, ONNX_IMAGE_SIZE)
-    built.metrics["onnx"] = {"path": onnx_path.name,
-                             "inputs": {"lowres": [1, 3, size, size], "image": [1, 3, *ONNX_IMAGE_SIZE]},
-                             "qdq_nodes": qdq_node_counts(onnx_path), "export_s": round(time.perf_counter() - clock, 2)}
+    if onnx:
+        clock = time.perf_counter()
+        size = built.float_net.cfg.lowres_size
+        onnx_path = export_onnx(built.deployed, out_dir / "model.onnx", size, ONNX_IMAGE_SIZE)
+        built.metrics["onnx"] = {"path": onnx_path.name,
+                                 "inputs": {"lowres": [1, 3, size, size], "image": [1, 3, *ONNX_IMAGE_SIZE]},
+                                 "qdq_nodes": qdq_node_counts(onnx_path), "export_s": round(time.perf_counter() - clock, 2)}
     save_checkpoint(built.float_net, "student", out_dir / "student.safetensors")
     save_yaml(built.candidate, out_dir / "candidate.yaml")
     save_json(built.metrics, out_dir / "metrics.json")

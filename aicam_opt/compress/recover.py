@@ -13,11 +13,16 @@ import torch
 
 from ..data import DataSource
 from ..models.student import StudentNet
-from ..train.student import StudentTrainConfig, train_student
+from ..train.student import DistillationData, StudentTrainConfig, distillation_data, train_student
 
 # A fine-tune, not a training from scratch: a tenth of the student's own peak learning rate, so
 # that the inherited weights are adjusted rather than overwritten.
 RECOVERY_LR = 2e-4
+
+# The distillation data of the last (source, teacher, sizes, seed): a search recovers many candidates
+# against the same teacher on the same photos, and preparing the data costs more than the recovery.
+_DATA_CACHE: dict[tuple, DistillationData] = {}
+MAX_RECOVERY_VIDEO_PAIRS = 40
 
 
 def recover(net: StudentNet, source: DataSource, steps: int, teacher: torch.nn.Module,
@@ -27,8 +32,14 @@ def recover(net: StudentNet, source: DataSource, steps: int, teacher: torch.nn.M
     if steps <= 0:
         return net.eval(), {"steps": 0}
     cfg = StudentTrainConfig(model=net.cfg, steps=steps, lr=lr, seed=seed, batch=batch, crop=crop)
+    key = (source.root, source.explicit, cfg.long_side, cfg.video_long_side, cfg.seed, id(teacher))
+    if key not in _DATA_CACHE:
+        _DATA_CACHE.clear()
+        # A recovery of a few steps samples few frame pairs: no need for the flow of every one.
+        _DATA_CACHE[key] = distillation_data(source, cfg, teacher, max_video_pairs=MAX_RECOVERY_VIDEO_PAIRS)
     with redirect_stdout(io.StringIO()):  # train_student prints a line every 50 steps without a progress bar
-        recovered, info = train_student(source, cfg, show_progress=False, teacher=teacher, student=net)
+        recovered, info = train_student(source, cfg, show_progress=False, teacher=teacher, student=net,
+                                        data=_DATA_CACHE[key])
     history = info.get("history", [])
     return recovered.eval(), {"steps": steps, "lr": lr, "seconds": info.get("seconds"),
                               "first_loss": history[0]["loss"] if history else None,

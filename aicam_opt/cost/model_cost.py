@@ -93,21 +93,53 @@ def student_cost(model: StudentNet, workload: str | tuple[int, int] = DEFAULT_WO
                  model_name: str = "student") -> ModelCost:
     height, width = parse_workload(workload)
     cfg = model.cfg
+    low_res_ops = _cached(("low_res", _structure(model.low_res), cfg.switch), lambda: _low_res_ops(model))
+    downsample_ops = _cached(("downsample", cfg.lowres_size, height, width), lambda: count_torch(
+        _Downsample(cfg.lowres_size), (torch.empty(1, 3, height, width, device="meta"),),
+        part="full_res", scales_with_pixels=True, scope="downsample"))
+    full_res = _cached(("full_res", _structure(model.full_res), cfg.grid_depth, cfg.grid_size),
+                       lambda: _full_res_model(model))
+    ops = downsample_ops + low_res_ops + full_res.at(height, width)
+    return ModelCost(model_name, workload_name((height, width)), height, width, ops)
+
+
+# Counts depend on the shapes and the configuration only, never on weight values: a search costs
+# many candidates of few architectures at several workloads, so traces are kept by structure.
+_TRACES: dict[tuple, Any] = {}
+_MAX_TRACES = 64
+
+
+def _cached(key: tuple, compute: Any) -> Any:
+    if key not in _TRACES:
+        if len(_TRACES) >= _MAX_TRACES:
+            _TRACES.clear()
+        _TRACES[key] = compute()
+    return _TRACES[key]
+
+
+def _structure(module: nn.Module) -> tuple:
+    """What the trace of `module` depends on: its class, every parameter's and buffer's shape, its config."""
+    cfg = getattr(module, "cfg", None)
+    return (type(module).__name__, cfg.model_dump_json() if cfg is not None else "",
+            tuple((n, tuple(t.shape)) for n, t in module.state_dict().items()))
+
+
+def _low_res_ops(model: StudentNet) -> list[OpCost]:
+    cfg = model.cfg
     low = torch.zeros(1, 3, cfg.lowres_size, cfg.lowres_size)
     if cfg.switch == "hard" and cfg.num_branches > 1:
-        low_res_ops = _hard_switch_low_res_ops(model.low_res, low)
-    else:
-        low_res_ops = count_torch(model.low_res, (low,), part="low_res", scope="low_res")
-    downsample_ops = count_torch(_Downsample(cfg.lowres_size), (torch.empty(1, 3, height, width, device="meta"),),
-                                 part="full_res", scales_with_pixels=True, scope="downsample")
+        return _hard_switch_low_res_ops(model.low_res, low)
+    return count_torch(model.low_res, (low,), part="low_res", scope="low_res")
+
+
+def _full_res_model(model: StudentNet) -> BilinearCostModel:
+    cfg = model.cfg
     grid = torch.zeros(1, 12, cfg.grid_depth, cfg.grid_size, cfg.grid_size)
 
     def trace_full_res(h: int, w: int) -> list[OpCost]:
         return count_torch(model.full_res, (torch.zeros(1, 3, h, w), grid), part="full_res", scope="full_res")
 
-    full_res = BilinearCostModel(trace_full_res, heights=(32, 64), widths=(48, 96))
-    ops = downsample_ops + low_res_ops + full_res.at(height, width)
-    return ModelCost(model_name, workload_name((height, width)), height, width, ops)
+    return BilinearCostModel(trace_full_res, heights=(32, 64), widths=(48, 96))
 
 
 class _SwitchOnly(nn.Module):

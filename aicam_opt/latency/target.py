@@ -12,7 +12,7 @@ the physically-motivated starting points (priors) of that fit.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -62,6 +62,13 @@ class FusionRules(Config):
     source: str = Field(..., min_length=3)
 
 
+class TvmTarget(Config):
+    """How TVM compiles for a unit (aicam_opt.compile): a `tvm.target.Target` JSON dict and its source."""
+
+    target: dict[str, Any] = Field(..., description="tvm.target.Target dict (apache-tvm 0.27): kind, mtriple, mcpu, mattr, host ...")
+    source: str = Field(..., min_length=3)
+
+
 class Unit(Config):
     kind: UnitName
     name: str
@@ -74,6 +81,7 @@ class Unit(Config):
     per_op_overhead_us: Figure = Field(..., description="kernel launch / dispatch per fused op (prior of the fit)")
     per_call_overhead_us: Figure = Field(..., description="one inference call on this unit (prior of the fit)")
     fusion: FusionRules
+    tvm: TvmTarget | None = Field(None, description="TVM compile target of this unit (None: not compiled for)")
 
     @model_validator(mode="after")
     def _cpu_has_clusters(self) -> "Unit":

@@ -8,6 +8,8 @@ two overlapping crops of a photo, whose shared pixels must be enhanced identical
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import time
 
 import numpy as np
@@ -55,14 +57,18 @@ def teacher_targets(teacher: torch.nn.Module, images: list[np.ndarray]) -> list[
     return pairs
 
 
-def video_pairs(source: DataSource, long_side: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(frame_t, frame_t+1, flow, valid) for the training frames of every clip."""
+def video_pairs(source: DataSource, long_side: int,
+                limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(frame_t, frame_t+1, flow, valid) for the training frames of every clip; with `limit`, that many
+    pairs spread evenly over all of them (the optical flow is what costs)."""
+    starts = [(frames, i) for frames in clip_frames(source, "train") for i in range(len(frames) - 1)]
+    if limit is not None and len(starts) > limit:
+        starts = [starts[int(k)] for k in np.linspace(0, len(starts) - 1, limit)]
     out = []
-    for frames in clip_frames(source, "train"):
-        imgs = [resize_long_side(read_photo(f).pixels, long_side) for f in frames]
-        for a, b in zip(imgs[:-1], imgs[1:]):
-            motion = frame_motion(a, b)
-            out.append((a, b, motion.flow.astype(np.float32), motion.valid))
+    for frames, i in starts:
+        a, b = (resize_long_side(read_photo(f).pixels, long_side) for f in frames[i:i + 2])
+        motion = frame_motion(a, b)
+        out.append((a, b, motion.flow.astype(np.float32), motion.valid))
     return out
 
 
@@ -104,8 +110,28 @@ def build_training_images(source: DataSource, long_side: int, seed: int) -> list
     return fivek_inputs + photos + [degrade(p, rng) for p in photos]
 
 
+@dataclass
+class DistillationData:
+    """What distillation trains on: (photo, teacher output) pairs and training-clip frame pairs with flow.
+    Preparing it (the teacher over every training photo, optical flow over the clip) costs far more
+    than a short recovery, so a search prepares it once and passes it to every trial."""
+
+    targets: list[tuple[np.ndarray, np.ndarray]]
+    frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torch.nn.Module,
+                      max_video_pairs: int | None = None) -> DistillationData:
+    with torch.no_grad():
+        targets = teacher_targets(teacher, build_training_images(source, cfg.long_side, cfg.seed))
+    use_video = cfg.video_pairs_per_step and cfg.weights.inter_frame
+    frames = video_pairs(source, cfg.video_long_side, max_video_pairs) if use_video else []
+    return DistillationData(targets, frames)
+
+
 def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bool = True,
-                  teacher: torch.nn.Module | None = None, student: StudentNet | None = None) -> tuple[StudentNet, dict]:
+                  teacher: torch.nn.Module | None = None, student: StudentNet | None = None,
+                  data: DistillationData | None = None) -> tuple[StudentNet, dict]:
     """Distil `student` (a fresh StudentNet(cfg.model) by default) from `teacher` (the committed one by default).
 
     Passing an existing student continues from its weights: the compression stage uses this as
@@ -113,9 +139,9 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     teacher = teacher or load_model(kind="teacher")
-    images = build_training_images(source, cfg.long_side, cfg.seed)
-    sampler = CropSampler(teacher_targets(teacher, images), cfg.crop, cfg.seed + 1)
-    frames = video_pairs(source, cfg.video_long_side) if cfg.video_pairs_per_step and cfg.weights.inter_frame else []
+    data = data or distillation_data(source, cfg, teacher)
+    sampler = CropSampler(data.targets, cfg.crop, cfg.seed + 1)
+    frames = data.frames
     student = student if student is not None else StudentNet(cfg.model)
     student.train()
     opt = torch.optim.Adam(student.parameters(), cfg.lr)
@@ -145,5 +171,5 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
                     print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items() if k != "step"), flush=True)
             bar.update(task, advance=1, description=f"student  L1 {terms['l1'].item():.4f}")
     info = {"seconds": round(time.time() - start, 1), "history": history,
-            "data": {"images": len(images), "video_frame_pairs": len(frames)}}
+            "data": {"images": len(data.targets), "video_frame_pairs": len(frames)}}
     return student.eval(), info

@@ -1,0 +1,81 @@
+"""TVM compilation of compressed candidates for the target's units, host verification and op audit.
+
+    aicam-opt compile CANDIDATE_DIR --target sd865 --out DIR     one candidate folder
+    aicam-opt compile reports/sd865 --winners                     every winner of winners.json
+    python -m aicam_opt.compile.bench --candidate DIR --out FILE  host speed: TVM vs onnxruntime vs PyTorch
+
+Modules: targets (TVM target dicts from targets/<target>.yaml `units.<unit>.tvm`), parts (a candidate
+folder -> its two parts: graphs, interfaces, PyTorch references), backend (compile in named stages,
+Hexagon handling, export, ISA check), verify (host build on real photos), audit (TVM FLOPs vs ours),
+candidate (`compile_candidate`), winners (`compile_winners`), cli, bench.
+
+What compiles where (apache-tvm 0.27 wheel, sd865; see backend.py for the Hexagon details):
+- cpu (llvm aarch64-linux-android, cortex-a77, +neon +dotprod): both parts.
+- gpu (opencl adreno, aarch64 host): both parts (Relax: Adreno pipeline with DLight schedules).
+- dsp (hexagon v66, HVX 128 B): the fused kernel fails (`llvm.floor`: "Cannot find intrinsic
+  declaration"), and so does any low-res graph with a softmax (self-similarity, or the switch of
+  K > 1 branches: `llvm.exp`); exp, sqrt, floor, ceil, pow, tanh and sigmoid have no Hexagon
+  lowering in this build (round, log, erf, trunc do). A graph without them (K = 1, no
+  self-similarity) compiles to Hexagon object code, left unlinked (no Hexagon SDK here).
+
+Artifacts are tars of object files (no aarch64 cross linker here; `$TVM_NDK_CC` or an
+aarch64 gcc/clang on PATH gives a linked .so instead).
+
+## Per-part manifest `<out_dir>/<part>-<unit>.json` (schema "aicam_opt.compile.manifest/1")
+
+    schema, part ("low_res"|"full_res"), unit ("cpu"|"gpu"|"dsp"), unit_name, target ("sd865"),
+    status ("compiled"|"failed"), engine ("relax_onnx"|"fused_kernel"),
+    tvm_target        the unit's target dict from the target file (with its host),
+    tvm_target_built  the dict actually built (Hexagon: the DSP as its own host),
+    precision         the candidate's precision of the part (fp32|fp16|int8),
+    compute           what the compiled code computes in (e.g. int8 QDQ emulated in float32),
+    inputs, outputs   [{name, shape (ints, or "rows"/"width" for run-time sizes), dtype}],
+    artifact          null (failed) or {file, format, linked, sha256, bytes, isa: [...], expected_isa,
+                      members: [{name, bytes, isa}], opencl_source?}
+    params            fused kernel: {file (<part>-<unit>.params.safetensors), sha256, bytes, tensors}, else null
+    graph             {kind: "onnx", file, sha256, opset} or {kind: "fused_kernel", definition, spec, entry}
+    source            {candidate, dir, student_safetensors_sha256, base}
+    tools             {python, tvm, torch, onnx, nncf, onnxscript}
+    compile_seconds, failure (null or {stage, op, reason, ops: [{function, op, reason, intrinsic?, math?}]}),
+    attempts          [{engine, status, compile_seconds, failure?}] (full_res: the fused kernel, then the
+                      Relax import of its ONNX graph if the kernel failed), notes: [...]
+
+Failure stages: target, import, relax_pipeline, vm_codegen, tir_codegen, vm_link, schedule, isa_check,
+export_onnx (the full-res fallback graph could not be exported), and compile/export for an error TVM raised
+outside those stages (reason: the exception type and its last line).
+
+## Per-candidate report `<out_dir>/report.json` (= one role of compile.json; schema "aicam_opt.compile.report/1")
+
+    schema, candidate, candidate_dir, target, out_dir, status ("compiled"|"partial"|"failed"), seconds, notes, tools,
+    parts: [{part, unit, precision, status, engine, artifact (file name|null), artifact_sha256, manifest,
+             compile_seconds, failure_stage, failure_op, failure_reason, failure, attempts}],
+    verify: null | {"error": str} | {
+        host_target, photos, long_side, bars: {max_abs: 1e-4, psnr_db: 45}, passed,
+        parts: {low_res|full_res|end_to_end: {precision, bar ("max_abs"|"psnr"), max_abs, min_psnr, passed,
+                low_res: grid_max_abs, full_res: engine, vs_float32_max_abs}},
+        per_photo: [{photo, size, low_res: {...}, full_res: {...}, end_to_end: {...}}],
+        compile_seconds: {...},
+        quality: {pairs, student_psnr, compiled_psnr, pytorch_deployed_psnr, compiled_psnr_drop_vs_student,
+                  pytorch_psnr_drop_vs_student, predicted_psnr_drop_vs_student (metrics.json), base}},
+    op_audit: [{part, item ("bucket conv", a total, or an unmapped TVM kind), ours, tvm, difference
+                ((ours - tvm) / tvm, null when TVM has 0), over_1pct, reason}],
+    op_audit_detail: {part: {part, engine, functions: [{function, calls, flops_per_call, flops}],
+                             buckets: [{bucket, ours, ours_tvm_convention, tvm, difference}],
+                             totals: [{what, ours, tvm, difference}], unmapped_tvm: {kind: flops},
+                             uncounted_ours: [op], differences: [{what, ours, tvm, difference, reason}],
+                             notes, table (markdown)} | {"error": str}}
+PSNRs are capped at 200 dB (identical images; JSON has no infinity).
+
+## reports/<target>/compile.json (schema "aicam_opt.compile.winners/1"), written atomically
+
+    schema, target, winners_file ("winners.json"), created (UTC ISO), tools, seconds,
+    winners: {role: null (no winner) | {trial, candidate_dir (as in winners.json, relative to reports/<target>),
+              candidate_path (absolute), artifacts_dir ("artifacts/<role>"), error? (the role could not be
+              compiled at all: status "failed", parts []), ...the rest of the report above}}
+"""
+from __future__ import annotations
+
+from .candidate import CompileReport, PartReport, compile_candidate
+from .winners import compile_winners
+
+__all__ = ["CompileReport", "PartReport", "compile_candidate", "compile_winners"]

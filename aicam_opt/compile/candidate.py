@@ -1,0 +1,301 @@
+"""Compile one candidate folder for a target: each part for its unit, host verification, op audit.
+
+`compile_candidate(candidate_dir, target_name, out_dir, source)` writes into out_dir:
+    low_res.onnx                 the deployed low-res part's graph (QDQ when int8): what Relax imports
+    <part>-<unit>.tar | .so      the artifact (see backend.export_artifact); absent for a failed part
+    <part>-<unit>.cl             GPU parts: the generated OpenCL source (also inside the artifact)
+    <part>-<unit>.params.safetensors   fused kernel: its weight inputs (ccm, curves, mix)
+    <part>-<unit>.json           the manifest (schema in aicam_opt/compile/__init__.py), also for a failed part
+    report.json                  CompileReport.to_dict(): what compile.json holds per role
+A part that fails to compile is recorded (stage, op, reason) and the other part still compiles.
+"""
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+from ..config import save_json
+from ..data import DataSource, resolve
+from ..errors import AicamError
+from ..latency.target import load_target
+from . import backend
+from .parts import (PARTS, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
+                    full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
+from .targets import tvm_target, without_host
+from .verify import verify_host
+
+MANIFEST_SCHEMA = "aicam_opt.compile.manifest/1"
+REPORT_SCHEMA = "aicam_opt.compile.report/1"
+ARTIFACT_SUFFIXES = (".tar", ".so", ".cl", ".params.safetensors", ".json")
+
+
+def tool_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": platform.python_version()}
+    for name, dist in (("tvm", "apache-tvm"), ("torch", "torch"), ("onnx", "onnx"), ("nncf", "nncf"),
+                       ("onnxscript", "onnxscript")):
+        try:
+            out[name] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+@dataclass
+class PartReport:
+    part: str
+    unit: str
+    precision: str
+    status: str                          # "compiled" | "failed"
+    engine: str | None                   # the engine that produced the artifact (or the last one tried)
+    manifest: str                        # file name of the manifest in out_dir
+    artifact: dict[str, Any] | None = None
+    failure: dict[str, Any] | None = None
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    compile_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        failure = self.failure or {}
+        return {"part": self.part, "unit": self.unit, "precision": self.precision, "status": self.status,
+                "engine": self.engine, "artifact": self.artifact["file"] if self.artifact else None,
+                "artifact_sha256": self.artifact["sha256"] if self.artifact else None, "manifest": self.manifest,
+                "compile_seconds": round(self.compile_seconds, 2), "failure_stage": failure.get("stage"),
+                "failure_op": failure.get("op"), "failure_reason": failure.get("reason"),
+                "failure": self.failure, "attempts": self.attempts}
+
+
+@dataclass
+class CompileReport:
+    candidate: str
+    candidate_dir: str
+    target: str
+    out_dir: str
+    parts: dict[str, PartReport]
+    verify: dict[str, Any] | None = None
+    op_audit: dict[str, Any] | None = None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        states = {p.status for p in self.parts.values()}
+        return "compiled" if states == {"compiled"} else ("failed" if states == {"failed"} else "partial")
+
+    def audit_rows(self) -> list[dict[str, Any]]:
+        """The op audit as flat rows: every bucket and total of every part, with both numbers."""
+        rows = []
+        for part, audit in (self.op_audit or {}).items():
+            if "error" in audit:
+                rows.append({"part": part, "item": "error", "ours": None, "tvm": None, "difference": None,
+                             "over_1pct": None, "reason": audit["error"]})
+                continue
+            reasons = {d["what"]: d["reason"] for d in audit["differences"]}
+            for b in audit["buckets"]:
+                item = f"bucket {b['bucket']}"
+                rows.append({"part": part, "item": item, "ours": b["ours_tvm_convention"], "tvm": b["tvm"],
+                             "difference": b["difference"], "over_1pct": item in reasons, "reason": reasons.get(item)})
+            for t in audit["totals"]:
+                rows.append({"part": part, "item": t["what"], "ours": t["ours"], "tvm": t["tvm"],
+                             "difference": t["difference"], "over_1pct": t["what"] in reasons,
+                             "reason": reasons.get(t["what"])})
+            for kind, flops in audit["unmapped_tvm"].items():
+                item = f"TVM function kind {kind!r} (no aicam_opt bucket)"
+                rows.append({"part": part, "item": item, "ours": 0, "tvm": flops, "difference": None,
+                             "over_1pct": True, "reason": reasons.get(item)})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": REPORT_SCHEMA, "candidate": self.candidate, "candidate_dir": self.candidate_dir,
+                "target": self.target, "out_dir": self.out_dir, "status": self.status,
+                "parts": [p.to_dict() for p in self.parts.values()], "verify": self.verify,
+                "op_audit": self.audit_rows(), "op_audit_detail": self.op_audit,
+                "seconds": round(self.seconds, 2), "notes": self.notes, "tools": tool_versions()}
+
+
+def _stem(out_dir: Path, part: str, unit: str) -> Path:
+    return out_dir / f"{part}-{unit}"
+
+
+def _clear(stem: Path) -> None:
+    """Remove what an earlier run left for this part (a part that fails now must not keep an old artifact)."""
+    for suffix in ARTIFACT_SUFFIXES:
+        path = stem.parent / (stem.name + suffix)
+        if path.is_file():
+            path.unlink()
+
+
+def _compile_part(part: Part, target: dict[str, Any]) -> backend.Compiled:
+    if part.engine == "fused_kernel":
+        return backend.compile_kernel(part.kernel_spec, target)
+    return backend.compile_relax(part.onnx_path, target)
+
+
+def _graph_info(part: Part) -> dict[str, Any]:
+    if part.engine == "fused_kernel":
+        return {"kind": "fused_kernel", "definition": "aicam_opt/runtime/kernel.py define_fullres",
+                "spec": part.kernel_spec.key, "entry": backend.KERNEL_FUNCTION}
+    return {"kind": "onnx", "file": part.onnx_path.name, "sha256": backend.sha256_bytes(part.onnx_path.read_bytes()),
+            "opset": 20}
+
+
+def _build_notes(part: Part, target: dict[str, Any]) -> list[str]:
+    notes = list(part.notes)
+    if target.get("kind") == "hexagon":
+        notes.append("built with the Hexagon target as its own host (TVM's Hexagon flow: the whole part runs on the "
+                     "DSP, the aarch64 host only launches it over FastRPC); with the aarch64 host TVM 0.27 would "
+                     "compile every function for aarch64 (see compile/backend.py)")
+    return notes
+
+
+def _manifest(part: Part, unit_name: str, target_name: str, target: dict[str, Any] | None, loaded: LoadedCandidate,
+              report: PartReport, params: dict[str, Any] | None, artifact: dict[str, Any] | None) -> dict[str, Any]:
+    built_with = None
+    if target is not None and target.get("kind") == "hexagon":
+        built_with = {**without_host(target), "host": without_host(target)}
+    return {
+        "schema": MANIFEST_SCHEMA,
+        "part": part.name, "unit": part.unit, "unit_name": unit_name, "target": target_name,
+        "status": report.status, "engine": report.engine,
+        "tvm_target": target, "tvm_target_built": built_with or target,
+        "precision": part.precision, "compute": part.compute,
+        "inputs": [t.to_dict() for t in part.inputs], "outputs": [t.to_dict() for t in part.outputs],
+        "artifact": artifact, "params": params, "graph": _graph_info(part),
+        "source": loaded.source_info(), "tools": tool_versions(),
+        "compile_seconds": round(report.compile_seconds, 2),
+        "failure": report.failure, "attempts": report.attempts,
+        "notes": _build_notes(part, target or {}),
+    }
+
+
+def _try_compile(part: Part, target: dict[str, Any], stem: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(attempt record, artifact) for one engine. A failure (CompileFailure from a named stage, or any
+    other error TVM raises while compiling or exporting) is recorded in the attempt, not raised."""
+    start = time.perf_counter()
+    stage = "compile"
+    try:
+        compiled = _compile_part(part, target)
+        stage = "export"
+        artifact = backend.export_artifact(compiled, stem)
+        try:
+            backend.check_isa(artifact)
+        except backend.CompileFailure:
+            (stem.parent / artifact["file"]).unlink(missing_ok=True)
+            raise
+        return {"engine": part.engine, "status": "compiled", "compile_seconds": round(time.perf_counter() - start, 2)}, artifact
+    except Exception as err:  # noqa: BLE001 - a part that cannot be built must not stop the other part
+        failure = err if isinstance(err, backend.CompileFailure) else \
+            backend.CompileFailure(stage, f"{type(err).__name__}: {backend._reason(err)}")
+        return {"engine": part.engine, "status": "failed", "failure": failure.to_dict(),
+                "compile_seconds": round(time.perf_counter() - start, 2)}, None
+
+
+def compile_part(part: Part, loaded: LoadedCandidate, target_name: str, out_dir: Path,
+                 fallback: Callable[[], Part] | None = None) -> tuple[PartReport, Part]:
+    """Compile `part` for its unit (if that fails, the part `fallback()` makes: another engine); write
+    the manifest. Returns the report and the part that was compiled (or tried last)."""
+    target_file = load_target(target_name)
+    unit_name = target_file.unit(part.unit).name
+    stem = _stem(out_dir, part.name, part.unit)
+    _clear(stem)
+    report = PartReport(part.name, part.unit, part.precision, "failed", part.engine, stem.name + ".json")
+    try:
+        target: dict[str, Any] | None = tvm_target(target_name, part.unit)
+    except AicamError as err:
+        target = None
+        report.attempts.append({"engine": part.engine, "status": "failed",
+                                "failure": {"stage": "target", "op": None, "reason": str(err), "ops": []}})
+    used = part
+    artifact = None
+    if target is not None:
+        attempt, artifact = _try_compile(part, target, stem)
+        report.attempts.append(attempt)
+        if artifact is None and fallback is not None:
+            try:
+                used = fallback()
+            except Exception as err:  # noqa: BLE001 - the export of the other engine's graph failed
+                report.attempts.append({"engine": "relax_onnx", "status": "failed", "failure": {
+                    "stage": "export_onnx", "op": None, "reason": f"{type(err).__name__}: {backend._reason(err)}",
+                    "ops": []}})
+            else:
+                attempt, artifact = _try_compile(used, target, stem)
+                report.attempts.append(attempt)
+    report.engine = used.engine
+    report.compile_seconds = sum(a.get("compile_seconds", 0.0) for a in report.attempts)
+    params = None
+    if artifact is not None:
+        report.status, report.artifact = "compiled", artifact
+        if used.kernel_params:
+            params = backend.write_params(used.kernel_params, stem.parent / (stem.name + ".params.safetensors"))
+    else:
+        report.failure = report.attempts[-1]["failure"]
+    save_json(_manifest(used, unit_name, target_name, target, loaded, report, params, artifact),
+              stem.parent / report.manifest)
+    return report, used
+
+
+def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out_dir: str | Path | None = None,
+                      source: DataSource | None = None, *, verify: bool = True, audit: bool = True,
+                      quality: bool = True, pixel_dtype: str = "float32", verify_long_side: int = 768,
+                      verify_photos: int | None = None) -> CompileReport:
+    """Compile `candidate_dir`'s parts for `target_name`'s units into `out_dir` (default: candidate_dir/compiled).
+
+    verify: compile the same graphs for this host and check them on real photos (`verify.verify_host`;
+    `quality`: also the FiveK PSNR drop). audit: the FLOP audit (`audit.audit_part`)."""
+    clock = time.perf_counter()
+    candidate_dir = Path(candidate_dir)
+    out = Path(out_dir) if out_dir is not None else candidate_dir / "compiled"
+    if source is None:
+        source = resolve(None)
+    source = type(source)(source.root, explicit=False)  # as `aicam-opt compress` measured the candidate
+    loaded = load_candidate(candidate_dir, source)
+    target_file = load_target(target_name)
+    notes = []
+    if loaded.candidate.target != target_file.name:
+        notes.append(f"the candidate was built for target '{loaded.candidate.target}', compiled here for "
+                     f"'{target_file.name}'")
+    out.mkdir(parents=True, exist_ok=True)
+    low = low_res_part(loaded, export_low_res_onnx(loaded, out / "low_res.onnx"))
+    full_onnx = lambda: full_res_onnx_part(loaded, export_full_res_onnx(loaded, out / "full_res.onnx"))  # noqa: E731
+    reports: dict[str, PartReport] = {}
+    used: dict[str, Part] = {}
+    reports["low_res"], used["low_res"] = compile_part(low, loaded, target_name, out)
+    if kernel_can_represent(loaded):  # the fused kernel first, the Relax import of the ONNX part if it fails
+        kernel_part = full_res_kernel_part(loaded, pixel_dtype)  # type: ignore[arg-type]
+        reports["full_res"], used["full_res"] = compile_part(kernel_part, loaded, target_name, out, fallback=full_onnx)
+    else:
+        reports["full_res"], used["full_res"] = compile_part(full_onnx(), loaded, target_name, out)
+    result = CompileReport(loaded.name, str(candidate_dir.resolve()), target_file.name, str(out.resolve()), reports,
+                           notes=notes)
+    # Host verification and the audit use the graph the part was compiled from; for a full-res part that
+    # compiled with neither engine, the first choice (the fused kernel when it represents the part).
+    full_choice = kernel_part if kernel_can_represent(loaded) else used["full_res"]
+    host_parts = {"low_res": low,
+                  "full_res": used["full_res"] if reports["full_res"].status == "compiled" else full_choice}
+    if verify:
+        with tempfile.TemporaryDirectory(prefix="aicam_verify_") as workdir:
+            result.verify = _guarded(lambda: verify_host(loaded, host_parts, source, workdir, long_side=verify_long_side,
+                                                         max_photos=verify_photos, quality=quality))
+    if audit:
+        from .audit import audit_part
+
+        result.op_audit = {name: _guarded(lambda p=p: audit_part(p, loaded)) for name, p in host_parts.items()}
+    result.seconds = time.perf_counter() - clock
+    save_json(result.to_dict(), out / "report.json")
+    return result
+
+
+def _guarded(fn) -> dict[str, Any]:
+    """Run a verification/audit step; an error becomes {"error": ...} in the report instead of a crash."""
+    try:
+        return fn()
+    except AicamError as err:
+        return {"error": str(err)}
+    except Exception as err:  # noqa: BLE001 - recorded, the compiled artifacts stay valid
+        return {"error": f"{type(err).__name__}: {backend._reason(err)}"}
+
+
+__all__ = ["CompileReport", "PartReport", "compile_candidate", "compile_part", "tool_versions", "PARTS"]

@@ -1,0 +1,194 @@
+"""Host verification: the same graphs compiled for this x86-64 machine, run in the TVM runtime on real photos.
+
+The phone's builds cannot run here (no aarch64 CPU, no OpenCL runtime, no DSP), so each part's graph
+is compiled again for `targets.HOST_TARGET` from the very same input: the part's ONNX file for a
+Relax part, the same kernel definition (`runtime.kernel`, CPU schedule, via the runtime's build
+cache) for the fused kernel. Then, on the evaluation photos ([0, 1] float32):
+
+- low_res: the compiled grid vs PyTorch's, both sliced by the float32 PyTorch full-res path;
+- full_res: the compiled full-res part fed the PyTorch grid, vs the deployed PyTorch model;
+- end to end: compiled low-res then compiled full-res, vs the deployed PyTorch model.
+
+Bars: a part at fp32 (end to end: both parts) must match to max abs error <= 1e-4; a quantized part
+(int8 fake-quant, or fp16 emulated in PyTorch) must reach PSNR >= 45 dB against its fake-quant
+PyTorch model. The fused kernel computes in float32, so for an fp16 full-res part it is also
+compared with the float32 PyTorch path (`vs_float32_max_abs`, <= 1e-4 expected).
+
+Quality: the compiled model end to end on the FiveK evaluation pairs, PSNR against Expert C, and
+its drop against the uncompressed student (the candidate's base), beside the drop predicted at
+build time in metrics.json (measured there with the PyTorch deployed model).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..data import DataSource, load_photos
+from ..evaluate.cli import fivek_set
+from ..evaluate.quality import psnr as _psnr
+from ..models.checkpoints import resolve_model
+from ..models.inference import enhance_array
+from ..models.student import downsample
+from ..runtime.compiled import CompiledFullRes
+from ..runtime.lowres import to_nchw
+from . import backend
+from .parts import LoadedCandidate, LowResPart, Part, export_full_res_onnx, full_res_onnx_part
+from .targets import host_target
+
+MAX_ABS_BAR = 1e-4
+PSNR_BAR = 45.0
+
+
+def _np_image(t: torch.Tensor) -> np.ndarray:
+    return np.ascontiguousarray(t[0].detach().float().permute(1, 2, 0).numpy())
+
+
+PSNR_CAP = 200.0  # identical images have infinite PSNR; reported as this (JSON has no inf)
+
+
+def psnr(output: np.ndarray, reference: np.ndarray) -> float:
+    with np.errstate(divide="ignore"):
+        return min(PSNR_CAP, _psnr(output, reference))
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+
+
+class HostPipeline:
+    """The candidate's two parts compiled for this host: `grid(low)` and `full(image, grid)`."""
+
+    def __init__(self, loaded: LoadedCandidate, parts: dict[str, Part], workdir):
+        from pathlib import Path
+
+        self.loaded = loaded
+        self.parts = parts
+        self.workdir = Path(workdir)
+        self.host = host_target()
+        self.seconds: dict[str, float] = {}
+        low = backend.compile_relax(parts["low_res"].onnx_path, self.host)
+        self.seconds["low_res"] = low.seconds
+        self._vm = backend.load_executable(low)
+        self._full_kernel = None
+        self._full_relax: dict[tuple[int, int], Callable] = {}
+        if parts["full_res"].engine == "fused_kernel":
+            self._full_kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
+
+    def grid(self, low: torch.Tensor) -> np.ndarray:
+        import tvm
+
+        out = self._vm["main"](tvm.runtime.tensor(np.ascontiguousarray(low.numpy())))
+        return out.numpy()
+
+    def full(self, image: np.ndarray, grid: np.ndarray) -> np.ndarray:
+        grid = np.ascontiguousarray(grid, dtype=np.float32)
+        if self._full_kernel is not None:
+            return self._full_kernel.run(np.ascontiguousarray(image, dtype=np.float32), grid[0])
+        return self._relax_full(image.shape[:2])(image, grid)
+
+    def _relax_full(self, size: tuple[int, int]) -> Callable:
+        """The full-res ONNX part is exported at a fixed size: compiled for each photo size met."""
+        import tvm
+
+        if size not in self._full_relax:
+            path = export_full_res_onnx(self.loaded, self.workdir / f"full_res_{size[0]}x{size[1]}.onnx", size)
+            part = full_res_onnx_part(self.loaded, path, size)
+            compiled = backend.compile_relax(part.onnx_path, self.host)
+            self.seconds[f"full_res {size[0]}x{size[1]}"] = compiled.seconds
+            vm = backend.load_executable(compiled)
+
+            def run(image: np.ndarray, grid: np.ndarray) -> np.ndarray:
+                x = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
+                out = vm["main"](tvm.runtime.tensor(x), tvm.runtime.tensor(grid))
+                return np.ascontiguousarray(out.numpy()[0].transpose(1, 2, 0))
+
+            self._full_relax[size] = run
+        return self._full_relax[size]
+
+    def enhance(self, image: np.ndarray) -> np.ndarray:
+        low = downsample(to_nchw(image), self.loaded.net.cfg.lowres_size)
+        return self.full(image, self.grid(low))
+
+
+def _bar(precision: str) -> str:
+    return "max_abs" if precision == "fp32" else "psnr"
+
+
+def _passes(stats: dict[str, float], bar: str) -> bool:
+    return stats["max_abs"] <= MAX_ABS_BAR if bar == "max_abs" else stats["psnr"] >= PSNR_BAR
+
+
+def verify_host(loaded: LoadedCandidate, parts: dict[str, Part], source: DataSource, workdir,
+                long_side: int = 768, max_photos: int | None = None, quality: bool = True) -> dict[str, Any]:
+    """Compile both parts for this host and check them on the evaluation photos (see the module doc)."""
+    pipeline = HostPipeline(loaded, parts, workdir)
+    photos = load_photos(source, "eval", long_side=long_side)
+    names = sorted(photos)[:max_photos] if max_photos else sorted(photos)
+    low_part = LowResPart(loaded.deployed).eval()
+    float_full = loaded.net.full_res
+    per_photo = []
+    for name in names:
+        image = photos[name]
+        x = to_nchw(image)
+        with torch.no_grad():
+            low = downsample(x, loaded.net.cfg.lowres_size)
+            ref_grid = low_part(low)
+            reference = _np_image(loaded.deployed(x))  # the deployed model end to end
+            compiled_grid = pipeline.grid(low)
+            # The low-res part alone: both grids sliced by the float32 full-res path.
+            low_ref = _np_image(float_full(x, ref_grid))
+            low_got = _np_image(float_full(x, torch.from_numpy(compiled_grid)))
+        full_got = pipeline.full(image, ref_grid.numpy())  # the full-res part alone: PyTorch's grid
+        end_to_end = pipeline.full(image, compiled_grid)
+        per_photo.append({
+            "photo": name, "size": list(image.shape[:2]),
+            "low_res": {"grid_max_abs": _max_abs(compiled_grid, ref_grid.numpy()), "max_abs": _max_abs(low_got, low_ref),
+                        "psnr": psnr(low_got, low_ref)},
+            "full_res": {"max_abs": _max_abs(full_got, reference), "psnr": psnr(full_got, reference),
+                         "vs_float32_max_abs": _max_abs(full_got, low_ref)},
+            "end_to_end": {"max_abs": _max_abs(end_to_end, reference), "psnr": psnr(end_to_end, reference)}})
+    precisions = {name: parts[name].precision for name in ("low_res", "full_res")}
+    precisions["end_to_end"] = "fp32" if set(precisions.values()) == {"fp32"} else "quantized"
+    result: dict[str, Any] = {"host_target": pipeline.host, "photos": len(per_photo), "long_side": long_side,
+                              "bars": {"max_abs": MAX_ABS_BAR, "psnr_db": PSNR_BAR}, "parts": {}}
+    for part_name, precision in precisions.items():
+        bar = _bar(precision)
+        worst_abs = max(e[part_name]["max_abs"] for e in per_photo)
+        worst_psnr = min(e[part_name]["psnr"] for e in per_photo)
+        summary = {"precision": precision, "bar": bar, "max_abs": worst_abs, "min_psnr": worst_psnr,
+                   "passed": _passes({"max_abs": worst_abs, "psnr": worst_psnr}, bar)}
+        if part_name == "low_res":
+            summary["grid_max_abs"] = max(e["low_res"]["grid_max_abs"] for e in per_photo)
+        if part_name == "full_res":
+            summary["engine"] = parts["full_res"].engine
+            summary["vs_float32_max_abs"] = max(e["full_res"]["vs_float32_max_abs"] for e in per_photo)
+        result["parts"][part_name] = summary
+    result["passed"] = all(p["passed"] for p in result["parts"].values())
+    if parts["full_res"].engine == "fused_kernel":
+        result["notes"] = [f"the fused kernel is verified with float32 pixels (the artifact's pixel type: "
+                           f"{parts['full_res'].kernel_spec.dtype}; the same definition, int pixels only scale and round)"]
+    result["per_photo"] = per_photo
+    result["compile_seconds"] = {k: round(v, 2) for k, v in pipeline.seconds.items()}
+    if quality:
+        result["quality"] = fivek_quality(loaded, pipeline, source)
+    return result
+
+
+def fivek_quality(loaded: LoadedCandidate, pipeline: HostPipeline, source: DataSource) -> dict[str, Any]:
+    """PSNR vs Expert C on the FiveK evaluation pairs: compiled model, deployed PyTorch model, base student."""
+    pairs = fivek_set(source)
+    base = resolve_model(loaded.candidate.base)
+    compiled, deployed, student = [], [], []
+    for _, (x, y) in sorted(pairs.items()):
+        compiled.append(psnr(pipeline.enhance(x), y))
+        deployed.append(psnr(enhance_array(loaded.deployed, x), y))
+        with torch.no_grad():
+            student.append(psnr(enhance_array(base, x), y))
+    student_psnr, compiled_psnr, deployed_psnr = map(lambda v: float(np.mean(v)), (student, compiled, deployed))
+    predicted = (loaded.metrics.get("quality") or {}).get("psnr_drop_vs_student")
+    return {"pairs": sorted(pairs), "student_psnr": student_psnr, "compiled_psnr": compiled_psnr,
+            "pytorch_deployed_psnr": deployed_psnr, "compiled_psnr_drop_vs_student": student_psnr - compiled_psnr,
+            "pytorch_psnr_drop_vs_student": student_psnr - deployed_psnr, "predicted_psnr_drop_vs_student": predicted,
+            "base": loaded.candidate.base}

@@ -1,0 +1,80 @@
+"""report.html: one self-contained page (images inlined) with the front, the winners, where their
+time goes, their quality and before/after samples. Every string that comes from a user (search
+space names, descriptions, failure messages, file names) is escaped."""
+from __future__ import annotations
+
+import base64
+from html import escape
+from pathlib import Path
+
+import pandas as pd
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
+.muted{color:#777} .bad{color:#b00} .good{color:#070} img{max-width:100%}
+section{margin-bottom:2em}
+"""
+
+
+def inline_image(path: Path, mime: str) -> str:
+    if not path.exists():
+        return '<p class="muted">(image not found: ' + escape(path.name) + ")</p>"
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{escape(path.name)}" src="data:{mime};base64,{data}">'
+
+
+def table(frame: pd.DataFrame, float_format: str = "{:.3g}", table_id: str = "") -> str:
+    if frame is None or not len(frame):
+        return '<p class="muted">(none)</p>'
+    attrs = {"id": table_id} if table_id else None
+    return frame.to_html(index=False, escape=True, na_rep="", float_format=float_format.format, border=0,
+                         table_id=attrs["id"] if attrs else None)
+
+
+def _kv(d: dict) -> str:
+    return ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in d.items()) or "as student"
+
+
+def candidate_text(candidate: dict) -> str:
+    parts = [f"arch: {_kv(candidate.get('architecture', {}) and {k: v for k, v in candidate['architecture'].items() if v is not None})}",
+             f"pruning: {_kv(candidate.get('pruning', {}).get('ratios', {}))}",
+             "low_res: {}:{}".format(escape(candidate["placement"]["low_res"]), escape(candidate["quantization"]["low_res"])),
+             "full_res: {}:{}".format(escape(candidate["placement"]["full_res"]), escape(candidate["quantization"]["full_res"]))]
+    return "<br>".join(parts)
+
+
+def winners_table(doc: dict) -> str:
+    rows = []
+    for role, w in doc["winners"].items():
+        if w is None:
+            rows.append(f"<tr><td>{escape(role)}</td><td colspan=9 class=muted>no candidate qualified</td></tr>")
+            continue
+        q, lat, mem, sp = w["quality"], w["predicted_latency_ms"], w["peak_memory_mb"], w["speedup_vs_student"]
+        rows.append("<tr>" + "".join([
+            f"<td>{escape(role)}</td>", f"<td>#{w['trial']}</td>", f"<td style='text-align:left'>{candidate_text(w['candidate'])}</td>",
+            f"<td>{q['psnr_drop_vs_student']:.3f}</td>", f"<td>{q['deltae_vs_student']:.3f}</td>",
+            f"<td>{q.get('flicker') or float('nan'):.3f}</td>",
+            "<td>" + "<br>".join(f"{escape(k)}: {v:.1f}" for k, v in lat.items()) + "</td>",
+            "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in sp.items()) + "</td>",
+            "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>"]) + "</tr>")
+    head = ("<tr><th>role</th><th>trial</th><th>candidate</th><th>PSNR drop (dB)</th><th>ΔE2000 vs student</th>"
+            "<th>flicker</th><th>predicted latency (ms)</th><th>speed-up vs student</th><th>peak memory (MB)</th></tr>")
+    return f"<table id='winners'>{head}{''.join(rows)}</table>"
+
+
+def student_table(student: dict) -> str:
+    rows = "".join(f"<tr><td>{escape(w)}</td><td>{student['predicted_latency_ms'][w]:.1f}</td>"
+                   f"<td>{student['macs'][w] / 1e9:.2f}</td><td>{student['peak_memory_mb'][w]:.0f}</td></tr>"
+                   for w in student["predicted_latency_ms"])
+    return ("<table id='student'><tr><th>workload</th><th>predicted latency (ms)</th><th>GMAC</th><th>peak memory (MB)</th></tr>"
+            f"{rows}</table><p>placement {escape(str(student['placement']))}, {student['params']} parameters, "
+            f"PSNR {student['quality']['psnr']:.2f} dB on the FiveK evaluation pairs.</p>")
+
+
+def page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<section><h2>{escape(h)}</h2>{content}</section>" for h, content in sections)
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>")

@@ -1,0 +1,265 @@
+"""What one trial does: sample a candidate, build it at two fidelities, measure it, predict its cost.
+
+Two-stage multi-fidelity (Optuna's pruners do not support multi-objective studies):
+1. screen: build without recovery and measure on the FiveK evaluation pairs and a few clip frames
+   (seconds); predict latency and memory on every budgeted workload (recovery never changes them);
+2. full: only a candidate that fits the budgets and lost at most `promote.max_psnr_drop` dB at the
+   screen is rebuilt with recovery and measured on every evaluation image and the longer clip. Its
+   float weights, description and metrics go to reports/<target>/trials/<number>/ (a candidate
+   folder, as `aicam-opt compress` writes: the compile step and the report read it).
+A trial's values are from the highest fidelity it reached (user attribute `fidelity`); screened
+values are pessimistic (no recovery), so a screened trial never pushes a full one off the front
+unfairly. Winners are chosen among full-fidelity trials only.
+
+A candidate equal to an earlier complete trial (same `candidate_key`) reuses its results: TPE and
+NSGA-II re-propose points of a discrete space, and the work is not done twice.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import optuna
+from torch import nn
+
+from ..compress import Candidate
+from ..compress.build import build_candidate, write_outputs
+from ..compress.evaluation import References
+from ..cost import model_cost
+from ..data import DataSource
+from ..errors import AicamError
+from ..evaluate import flicker as flicker_metric
+from ..images import write_photo
+from ..latency import Assignment, Placement
+from ..latency.memory import peak_memory_bytes
+from ..latency.model import LatencyModel
+from ..latency.target import Target
+from ..models.inference import enhance_array
+from ..models.student import StudentNet
+from .space import FidelityLevel, SearchSpace, candidate_key, suggest_candidate
+
+TRIALS_DIR = "trials"
+
+
+@dataclass
+class SearchContext:
+    """Everything trials share, loaded once per run."""
+
+    space: SearchSpace
+    target: Target
+    latency: LatencyModel
+    source: DataSource
+    student: StudentNet
+    teacher: nn.Module
+    refs_full: References
+    refs_screen: References
+    out_dir: Path
+
+    def trial_dir(self, number: int) -> Path:
+        return self.out_dir / TRIALS_DIR / f"{number:04d}"
+
+
+def subset_references(full: References, student: StudentNet, frames: int, photos: bool) -> References:
+    """A cheaper reference set: the first `frames` clip frames and, without `photos`, the FiveK pairs only."""
+    photos = dict(full.photos) if photos else {name: full.photos[name] for name in full.pairs}
+    refs = replace(full, photos=photos, student={n: full.student[n] for n in photos},
+                   teacher={n: full.teacher[n] for n in photos}, student_lab={n: full.student_lab[n] for n in photos},
+                   teacher_lab={n: full.teacher_lab[n] for n in photos}, frames=full.frames[:frames],
+                   motion=full.motion[:max(frames - 1, 0)], student_flicker=None)
+    if len(refs.frames) > 1:
+        refs.student_flicker = flicker_metric.flicker([enhance_array(student, f) for f in refs.frames], refs.motion)
+    else:
+        refs.frames, refs.motion = [], []
+    return refs
+
+
+def at_fidelity(candidate: Candidate, level: FidelityLevel) -> Candidate:
+    if level.calibration_images is None:
+        return candidate
+    quantization = candidate.quantization.model_copy(update={"calibration_images": level.calibration_images})
+    return candidate.model_copy(update={"quantization": quantization})
+
+
+def placement_of(candidate: Candidate) -> Placement:
+    return Placement(parts={
+        "low_res": Assignment(candidate.placement.low_res, candidate.quantization.low_res),
+        "full_res": Assignment(candidate.placement.full_res, candidate.quantization.full_res)})
+
+
+def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: LatencyModel) -> dict[str, dict]:
+    """Predicted latency (ms), MACs and peak memory (MB) on every budgeted workload."""
+    figures: dict[str, dict] = {"latency_ms": {}, "macs": {}, "peak_memory_mb": {}}
+    for workload in target.budgets.latency_ms:
+        cost = model_cost(net, workload)
+        figures["latency_ms"][workload] = latency.predict(cost.ops, placement).latency_ms
+        figures["macs"][workload] = cost.macs
+        figures["peak_memory_mb"][workload] = peak_memory_bytes(cost.ops, placement, target, cost.height) / 1e6
+    return figures
+
+
+def constraint_values(space: SearchSpace, target: Target, figures: dict, quality: dict) -> dict[str, float]:
+    """Optuna constraints: <= 0 is satisfied. Named so reports can say which budget a trial broke."""
+    out: dict[str, float] = {}
+    budgets = target.budgets.latency_ms
+    for workload in (space.constraints.latency_budgets if space.constraints.latency_budgets is not None else budgets):
+        out[f"latency_ms.{workload}"] = figures["latency_ms"][workload] - budgets[workload].value
+    if space.constraints.peak_memory:
+        out["peak_memory_mb"] = max(figures["peak_memory_mb"].values()) - target.budgets.peak_memory_mb.value
+    allowance = space.constraints.max_flicker_increase
+    if allowance is not None and quality.get("flicker") is not None and quality.get("flicker_student") is not None:
+        out["flicker"] = quality["flicker"] - (quality["flicker_student"] + allowance)
+    return out
+
+
+def objective_values(space: SearchSpace, figures: dict, quality: dict) -> list[float]:
+    values = []
+    for name in space.objectives:
+        value = figures["latency_ms"][name.split(".", 1)[1]] if name.startswith("latency_ms.") else quality.get(name)
+        if value is None or not math.isfinite(value):
+            raise AicamError(f"objective {name} is {value}: the candidate's outputs are not finite (NaN/inf) or "
+                             "the metric was not measured (flicker needs evaluation frames)")
+        values.append(float(value))
+    return values
+
+
+def _finite_quality(quality: dict, stage: str) -> None:
+    bad = [k for k, v in quality.items() if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise AicamError(f"{stage}: the candidate's outputs give non-finite {', '.join(bad)} (NaN or inf pixels); "
+                         "the transform broke the model")
+
+
+def promoted(space: SearchSpace, constraints: dict[str, float], screen_quality: dict) -> bool:
+    rule = space.fidelity.promote
+    if rule.within_budgets and any(v > 0 for k, v in constraints.items() if k != "flicker"):
+        return False
+    return screen_quality["psnr_drop_vs_student"] <= rule.max_psnr_drop
+
+
+def save_sample(path: Path, refs: References, enhance: Callable[[np.ndarray], np.ndarray]) -> None:
+    """input | candidate output of the first FiveK evaluation pair, side by side, for the report."""
+    name = sorted(refs.pairs)[0]
+    before = refs.pairs[name][0]
+    scale = max(1, int(math.ceil(max(before.shape[:2]) / 512)))
+    before = before[::scale, ::scale]
+    after = np.clip(enhance(before), 0, 1)
+    write_photo(path, np.concatenate([before, after], axis=1))
+
+
+class Objective:
+    """The callable Optuna runs: one trial, returns the objective values."""
+
+    def __init__(self, ctx: SearchContext, build: Callable[..., Any] = build_candidate):
+        self.ctx = ctx
+        self.build = build  # injectable so tests can make a transform fail
+
+    def __call__(self, trial: optuna.Trial) -> list[float]:
+        ctx = self.ctx
+        candidate = suggest_candidate(trial, ctx.space, ctx.target)
+        key = candidate_key(candidate)
+        trial.set_user_attr("candidate", candidate.model_dump(mode="json"))
+        trial.set_user_attr("candidate_key", key)
+        earlier = self._earlier_result(trial, key)
+        if earlier is not None:
+            return earlier
+        try:
+            return self._measure(trial, candidate)
+        except Exception as err:  # recorded on the trial; the study goes on (optimize(catch=...))
+            trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}"[:2000])
+            raise
+
+    def _earlier_result(self, trial: optuna.Trial, key: str) -> list[float] | None:
+        for other in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            if other.user_attrs.get("candidate_key") == key and other.number != trial.number:
+                for name, value in other.user_attrs.items():
+                    if name not in ("candidate", "candidate_key", "reused_from"):
+                        trial.set_user_attr(name, value)
+                trial.set_user_attr("reused_from", other.user_attrs.get("reused_from", other.number))
+                _set_constraints(trial, other.user_attrs.get("constraints", {}))
+                return list(other.values)
+        return None
+
+    def _measure(self, trial: optuna.Trial, candidate: Candidate) -> list[float]:
+        ctx, space = self.ctx, self.ctx.space
+        clock = time.perf_counter()
+        screen = self.build(at_fidelity(candidate, space.fidelity.screen), ctx.source,
+                            recover_steps=space.fidelity.screen.recover_steps,
+                            student=ctx.student, teacher=ctx.teacher, refs=ctx.refs_screen)
+        quality = screen.metrics["quality"]
+        _finite_quality(quality, "screen")
+        figures = cost_figures(screen.float_net, placement_of(candidate), ctx.target, ctx.latency)
+        constraints = constraint_values(space, ctx.target, figures, quality)
+        trial.set_user_attr("screen", {"quality": quality, "seconds": round(time.perf_counter() - clock, 2)})
+        trial.set_user_attr("params_count", screen.metrics["params"])
+        trial.set_user_attr("fidelity", "screen")
+
+        if promoted(space, constraints, quality):
+            clock = time.perf_counter()
+            full = self.build(at_fidelity(candidate, space.fidelity.full), ctx.source,
+                              recover_steps=space.fidelity.full.recover_steps,
+                              student=ctx.student, teacher=ctx.teacher, refs=ctx.refs_full)
+            quality = full.metrics["quality"]
+            _finite_quality(quality, "full evaluation")
+            constraints = constraint_values(space, ctx.target, figures, quality)
+            folder = ctx.trial_dir(trial.number)
+            full.metrics.update(figures)
+            write_outputs(full, folder, onnx=False)
+            save_sample(folder / "sample.jpg", ctx.refs_full, lambda img: enhance_array(full.deployed, img))
+            trial.set_user_attr("fidelity", "full")
+            trial.set_user_attr("dir", f"{TRIALS_DIR}/{trial.number:04d}")
+            trial.set_user_attr("full_seconds", round(time.perf_counter() - clock, 2))
+
+        trial.set_user_attr("quality", quality)
+        trial.set_user_attr("figures", figures)
+        trial.set_user_attr("constraints", constraints)
+        _set_constraints(trial, constraints)
+        return objective_values(space, figures, quality)
+
+
+def _set_constraints(trial: optuna.Trial, constraints: dict[str, float]) -> None:
+    for name, value in constraints.items():
+        trial.set_constraint(name, value)
+
+def make_context(space: SearchSpace, target: Target, source: DataSource, out_dir: Path,
+                 student: StudentNet | None = None, teacher: nn.Module | None = None) -> SearchContext:
+    """Load the models and compute the references every trial compares against (once per run)."""
+    from ..compress.evaluation import references
+    from ..latency.model import LatencyModel, load_calibration
+    from ..models.checkpoints import resolve_model
+
+    student = student if student is not None else resolve_model(space.base)
+    teacher = teacher if teacher is not None else resolve_model("teacher")
+    full, screen = space.fidelity.full, space.fidelity.screen
+    refs = references(source, lambda img: enhance_array(student, img), lambda img: enhance_array(teacher, img),
+                      max(full.frames, screen.frames))
+    if not full.photos or screen.frames > full.frames:
+        refs = subset_references(refs, student, full.frames, full.photos)
+    screen_refs = subset_references(refs, student, screen.frames, screen.photos)
+    return SearchContext(space, target, LatencyModel(target, load_calibration(target.name)), source, student, teacher,
+                         refs, screen_refs, out_dir)
+
+
+def student_figures(ctx: SearchContext) -> dict[str, Any]:
+    """The uncompressed student, the reference of every speed-up: float32 (no compression), each part on
+    the unit where it runs fastest at fp32 for the latency objective's workload."""
+    fp32_units = [u for u, spec in ctx.target.units.items() if (u, "fp32") in calibrated_pairs(ctx.latency)]
+    workload = ctx.space.latency_objective
+    ops = model_cost(ctx.student, workload).ops
+    best = min(((low, full) for low in fp32_units for full in fp32_units),
+               key=lambda p: ctx.latency.predict(ops, Placement(parts={"low_res": Assignment(p[0], "fp32"),
+                                                                       "full_res": Assignment(p[1], "fp32")})).latency_ms)
+    placement = Placement(parts={"low_res": Assignment(best[0], "fp32"), "full_res": Assignment(best[1], "fp32")})
+    figures = cost_figures(ctx.student, placement, ctx.target, ctx.latency)
+    return {**figures, "placement": {"low_res": f"{best[0]}:fp32", "full_res": f"{best[1]}:fp32"},
+            "quality": {"psnr": ctx.refs_full.student_psnr, "flicker": ctx.refs_full.student_flicker},
+            "params": sum(p.numel() for p in ctx.student.parameters())}
+
+
+
+def calibrated_pairs(latency: LatencyModel) -> set[tuple[str, str]]:
+    """(unit, precision) pairs the target's calibration has fitted figures for."""
+    return {(unit, precision) for unit, precisions in latency.calibration.units.items() for precision in precisions}

@@ -1,0 +1,96 @@
+"""The Pareto front of a study and the winners picked from it.
+
+Winners (chosen among full-fidelity trials only, see objective.py):
+- fastest_within_<tol>db: the lowest latency objective among candidates whose PSNR drop vs the
+  uncompressed student is at most `quality_tolerance_db` (0.3 dB) and whose flicker constraint holds
+  (latency budgets are not required: this is "how fast can we go without visible loss");
+- best_quality_within_budgets: the lowest PSNR drop (then ΔE2000) among candidates meeting every
+  constraint (all latency budgets, memory, flicker);
+- knee: on the feasible full-fidelity front, the point closest to the ideal point after each
+  objective is scaled to [0, 1] over the front: the balanced trade-off.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from .space import SearchSpace
+
+
+def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def is_feasible(trial: FrozenTrial) -> bool:
+    constraints = trial.user_attrs.get("constraints")
+    return constraints is not None and all(v <= 0 for v in constraints.values())
+
+
+def dominates(a: list[float], b: list[float]) -> bool:
+    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+
+
+def pareto_front(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """Non-dominated trials (all objectives minimised); duplicates of one candidate appear once."""
+    unique = {t.user_attrs.get("candidate_key", t.number): t for t in sorted(trials, key=lambda t: -t.number)}
+    pool = sorted(unique.values(), key=lambda t: t.number)
+    return [t for t in pool if not any(dominates(o.values, t.values) for o in pool if o is not t)]
+
+
+def feasible_front(study: optuna.Study) -> list[FrozenTrial]:
+    """The front of the feasible trials (Optuna's rule: a feasible trial beats any infeasible one)."""
+    return pareto_front([t for t in complete_trials(study) if is_feasible(t)])
+
+
+def _latency(trial: FrozenTrial, space: SearchSpace) -> float:
+    return trial.user_attrs["figures"]["latency_ms"][space.latency_objective]
+
+
+def _flicker_ok(trial: FrozenTrial) -> bool:
+    return trial.user_attrs.get("constraints", {}).get("flicker", 0.0) <= 0
+
+
+def winner_roles(space: SearchSpace) -> tuple[str, str, str]:
+    return (f"fastest_within_{space.quality_tolerance_db:g}db", "best_quality_within_budgets", "knee")
+
+
+def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTrial | None]:
+    full = [t for t in complete_trials(study) if t.user_attrs.get("fidelity") == "full"
+            and "reused_from" not in t.user_attrs]
+    fastest_role, best_role, knee_role = winner_roles(space)
+    close = [t for t in full if t.user_attrs["quality"]["psnr_drop_vs_student"] <= space.quality_tolerance_db
+             and _flicker_ok(t)]
+    feasible = [t for t in full if is_feasible(t)]
+    return {
+        fastest_role: min(close, key=lambda t: (_latency(t, space), t.number), default=None),
+        best_role: min(feasible, key=lambda t: (t.user_attrs["quality"]["psnr_drop_vs_student"],
+                                                t.user_attrs["quality"]["deltae_vs_student"], t.number), default=None),
+        knee_role: knee(pareto_front(feasible)),
+    }
+
+
+def knee(front: list[FrozenTrial]) -> FrozenTrial | None:
+    if not front:
+        return None
+    values = np.array([t.values for t in front], dtype=float)
+    low, high = values.min(axis=0), values.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    distance = np.linalg.norm((values - low) / span, axis=1)
+    return front[int(np.argmin(distance))]
+
+
+def hypervolume(points: list[list[float]], reference: list[float]) -> float:
+    """Hypervolume (minimisation) of `points` below `reference`; points beyond it contribute nothing."""
+    from optuna._hypervolume import compute_hypervolume  # Optuna's WFG implementation (no public alias)
+
+    inside = np.array([p for p in points if all(x < r for x, r in zip(p, reference))], dtype=float)
+    if inside.size == 0:
+        return 0.0
+    return float(compute_hypervolume(inside, np.asarray(reference, dtype=float)))
+
+
+def finite(values: list[float] | None) -> bool:
+    return values is not None and all(math.isfinite(v) for v in values)

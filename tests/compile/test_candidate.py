@@ -1,0 +1,67 @@
+"""Manifests: every field, artifact sha256 matching the file, the right ISA; a failed part recorded
+with its stage, op and reason while the other part compiles."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from aicam_opt.models.checkpoints import sha256_of
+
+FIELDS = {"schema", "part", "unit", "unit_name", "target", "status", "engine", "tvm_target", "tvm_target_built",
+          "precision", "compute", "inputs", "outputs", "artifact", "params", "graph", "source", "tools",
+          "compile_seconds", "failure", "attempts", "notes"}
+
+
+def _manifest(role_entry: dict, part_entry: dict) -> dict:
+    return json.loads((Path(role_entry["out_dir"]) / part_entry["manifest"]).read_text())
+
+
+def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, report_dir, part_of):
+    fastest = compiled["winners"]["fastest"]
+    assert fastest["status"] == "compiled"
+    assert Path(fastest["out_dir"]) == (report_dir / "artifacts" / "fastest").resolve()
+    for part, engine in (("low_res", "relax_onnx"), ("full_res", "fused_kernel")):
+        entry = part_of(fastest, part)
+        assert entry["status"] == "compiled" and entry["engine"] == engine and entry["unit"] == "cpu"
+        manifest = _manifest(fastest, entry)
+        assert set(manifest) == FIELDS and manifest["status"] == "compiled"
+        artifact = Path(fastest["out_dir"]) / manifest["artifact"]["file"]
+        assert artifact.name == f"{part}-cpu.tar"
+        assert hashlib.sha256(artifact.read_bytes()).hexdigest() == manifest["artifact"]["sha256"] == entry["artifact_sha256"]
+        assert manifest["artifact"]["isa"] == ["aarch64"] == [manifest["artifact"]["expected_isa"]]
+        assert manifest["tvm_target"]["mtriple"] == "aarch64-linux-android"
+        assert manifest["source"]["student_safetensors_sha256"] == sha256_of(report_dir / "trials/0001/student.safetensors")
+        assert manifest["source"]["candidate"] == "tiny_fp32"
+        assert {"tvm", "torch", "onnx", "nncf"} <= set(manifest["tools"]) and manifest["tools"]["tvm"].startswith("0.27")
+        assert all({"name", "shape", "dtype"} == set(t) for t in manifest["inputs"] + manifest["outputs"])
+        assert manifest["compile_seconds"] > 0 and manifest["precision"] == "fp32"
+    low = _manifest(fastest, part_of(fastest, "low_res"))
+    assert low["inputs"] == [{"name": "lowres", "shape": [1, 3, 64, 64], "dtype": "float32"}]
+    assert low["outputs"] == [{"name": "grid", "shape": [1, 12, 4, 8, 8], "dtype": "float32"}]
+    onnx_file = Path(fastest["out_dir"]) / low["graph"]["file"]
+    assert hashlib.sha256(onnx_file.read_bytes()).hexdigest() == low["graph"]["sha256"]
+    full = _manifest(fastest, part_of(fastest, "full_res"))
+    params = Path(fastest["out_dir"]) / full["params"]["file"]
+    assert hashlib.sha256(params.read_bytes()).hexdigest() == full["params"]["sha256"]
+    assert [t["name"] for t in full["inputs"]][:2] == ["image", "ccm"]
+
+
+def test_a_part_the_dsp_cannot_compile_is_reported_while_the_other_compiles(compiled, part_of):
+    entry = compiled["winners"]["best_quality"]
+    assert entry["status"] == "partial"
+    low, full = part_of(entry, "low_res"), part_of(entry, "full_res")
+    # Real failure: the int8 low-res graph's softmax (self-similarity, switch) needs exp on Hexagon.
+    assert low["unit"] == "dsp" and low["status"] == "failed" and low["artifact"] is None
+    assert low["failure_stage"] == "tir_codegen" and low["failure_op"] == "softmax"
+    assert "llvm.exp" in low["failure_reason"]
+    manifest = _manifest(entry, low)
+    assert manifest["status"] == "failed" and manifest["artifact"] is None and manifest["failure"]["ops"]
+    assert manifest["tvm_target_built"]["host"]["kind"] == "hexagon"
+    assert not list(Path(entry["out_dir"]).glob("low_res-dsp.tar"))
+    # The full-res part still compiled, for the GPU: aarch64 host code plus the OpenCL kernel.
+    assert full["unit"] == "gpu" and full["status"] == "compiled" and full["engine"] == "fused_kernel"
+    gpu = _manifest(entry, full)
+    assert gpu["artifact"]["isa"] == ["aarch64"] and gpu["artifact"]["opencl_source"] == "full_res-gpu.cl"
+    assert "__kernel" in (Path(entry["out_dir"]) / "full_res-gpu.cl").read_text()
+    assert gpu["precision"] == "fp16" and "float32" in gpu["compute"]

@@ -1,0 +1,27 @@
+"""`aicam-opt compile`: one COMMANDS line; summary JSON; exit 2 on a user error."""
+from __future__ import annotations
+
+import json
+
+from aicam_opt.cli import main
+
+
+def test_compile_command_writes_artifacts_and_prints_a_summary(candidates, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["compile", str(candidates["tiny_fp32"]), "--target", "sd865", "--out", str(out),
+                 "--no-verify", "--no-audit", "--threads", "1"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == "compiled"
+    assert {p["artifact"] for p in summary["parts"].values()} == {"low_res-cpu.tar", "full_res-cpu.tar"}
+    assert (out / "report.json").is_file() and (out / "low_res-cpu.json").is_file()
+
+
+def test_missing_candidate_folder_exits_2(tmp_path, capsys):
+    assert main(["compile", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert "candidate folder not found" in capsys.readouterr().err
+
+
+def test_winners_mode_without_winners_json_exits_2(tmp_path, capsys):
+    assert main(["compile", str(tmp_path), "--winners", "--target", "sd865"]) == 2
+    assert "no winners.json" in capsys.readouterr().err

@@ -1,0 +1,34 @@
+"""Host builds of the same graphs on real photos: fp32 within 1e-4, int8/fp16 >= 45 dB, FiveK drop."""
+from __future__ import annotations
+
+import pytest
+
+
+def test_fp32_parts_match_pytorch_within_1e_4(compiled):
+    verify = compiled["winners"]["fastest"]["verify"]
+    assert verify["photos"] == 2 and verify["host_target"]["kind"] == "llvm"
+    for part in ("low_res", "full_res", "end_to_end"):
+        summary = verify["parts"][part]
+        assert summary["bar"] == "max_abs" and summary["passed"], (part, summary)
+        assert summary["max_abs"] <= 1e-4
+    assert verify["parts"]["low_res"]["grid_max_abs"] <= 1e-4
+    assert verify["passed"]
+    assert all(p["photo"].startswith(("cbsd68/", "kodak24/", "rocket")) for p in verify["per_photo"])
+
+
+def test_quantized_parts_reach_45_db_against_the_fake_quant_model(compiled):
+    verify = compiled["winners"]["best_quality"]["verify"]  # int8 low-res, fp16 full-res
+    for part in ("low_res", "full_res", "end_to_end"):
+        summary = verify["parts"][part]
+        assert summary["bar"] == "psnr" and summary["min_psnr"] >= 45.0 and summary["passed"], (part, summary)
+    assert verify["parts"]["low_res"]["grid_max_abs"] > 0  # int8: not bit-exact, but within the bar
+    assert verify["parts"]["full_res"]["vs_float32_max_abs"] <= 1e-4  # the kernel computes in float32
+
+
+def test_compiled_quality_loss_is_reported_beside_the_predicted_one(compiled):
+    quality = compiled["winners"]["fastest"]["verify"]["quality"]
+    assert quality["pairs"] and quality["base"] == "student"
+    assert quality["predicted_psnr_drop_vs_student"] == pytest.approx(quality["pytorch_psnr_drop_vs_student"], abs=1e-6)
+    assert quality["compiled_psnr_drop_vs_student"] == pytest.approx(quality["predicted_psnr_drop_vs_student"], abs=1e-3)
+    int8 = compiled["winners"]["best_quality"]["verify"]["quality"]
+    assert int8["compiled_psnr_drop_vs_student"] == pytest.approx(int8["predicted_psnr_drop_vs_student"], abs=0.3)

@@ -1,0 +1,103 @@
+"""Every report is written, holds what it should, escapes user text, regenerates from the study
+alone, and report.html renders in a real headless browser."""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aicam_opt.cli import main
+from aicam_opt.gate.summary import load_summary
+from aicam_opt.report import OUTPUTS, write_reports
+
+EVIL = "<script>alert('x')</script>"  # as tests/report/conftest.py puts in every user-controlled string
+
+
+@pytest.fixture(scope="module")
+def written(report_dir):
+    out, study, space = report_dir
+    winners = write_reports(out, study, space, "sd865")
+    return out, winners
+
+
+def test_all_outputs_written(written):
+    out, _ = written
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".*.tmp*")), "a temporary file was left behind"
+
+
+def test_trials_and_pareto_tables(written):
+    out, _ = written
+    trials = pd.read_csv(out / "trials.csv")
+    assert list(trials["trial"]) == [0, 1, 2, 3]
+    assert list(trials["state"]) == ["COMPLETE"] * 3 + ["FAIL"]
+    for column in ("param.full_res", "quality.psnr_drop_vs_student", "latency_ms.preview", "latency_ms.photo100mp",
+                   "macs.video8k", "peak_memory_mb.photo100mp", "constraint.latency_ms.preview", "duration_s",
+                   "fail_reason", "feasible"):
+        assert column in trials.columns, column
+    front = pd.read_csv(out / "pareto.csv")
+    assert set(front["trial"]) == {0, 1, 2}
+
+
+def test_winners_follow_their_definitions(written):
+    out, winners = written
+    doc = json.loads((out / "winners.json").read_text())
+    assert doc == json.loads(json.dumps(winners))
+    assert doc["winners"]["fastest_within_0.3db"]["trial"] == 1
+    assert doc["winners"]["best_quality_within_budgets"]["trial"] == 0
+    assert doc["winners"]["fastest_within_0.3db"]["speedup_vs_student"]["preview"] == pytest.approx(99 / 20)
+    assert set(doc["roles"]) == set(doc["winners"])
+
+
+def test_summary_is_what_the_gate_reads(written):
+    out, _ = written
+    summary = load_summary(out / "summary.json", "run make optimize")
+    assert summary.target == "sd865" and summary.winners["knee"] is not None
+    raw = json.loads((out / "summary.json").read_text())
+    assert raw["trials"] == {"complete": 3, "failed": 1, "full_fidelity": 3, "counted": 4}
+
+
+def test_report_html_escapes_and_shows_the_cost_tables(written):
+    out, _ = written
+    page = (out / "report.html").read_text()
+    assert EVIL not in page and "&lt;script&gt;" in page
+    assert 'id="winners"' in page or "id='winners'" in page
+    assert "ops-fastest_within_0.3db" in page and "grid_sample" in page  # where the time goes, op by op
+    assert page.count("data:image/jpeg;base64,") >= 2 and "data:image/png;base64," in page
+    assert "broke" in page  # failed trials with their reason
+
+
+def test_reports_regenerate_from_the_study_alone(written, tmp_path):
+    out, _ = written
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(*OUTPUTS))
+    assert main(["report", str(copy)]) == 0
+    assert json.loads((copy / "winners.json").read_text()) == json.loads((out / "winners.json").read_text())
+    assert main(["report", str(tmp_path / "nothing")]) == 2
+
+
+def test_report_renders_in_headless_chromium(written, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        if os.environ.get("AICAM_REQUIRE_BROWSER"):
+            pytest.fail("AICAM_REQUIRE_BROWSER is set but no chromium is installed (apt-get install chromium)")
+        pytest.skip("chromium not installed (.ci/run installs it: apt-get install chromium)")
+    out, _ = written
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    url = (out / "report.html").resolve().as_uri()
+    dom = subprocess.run([chromium, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    assert "Winners" in dom and "fastest_within_0.3db" in dom
+    assert "alert(" not in dom.split("<body")[1].replace("&lt;script&gt;alert(", "")  # escaped, not a script
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2400", url],
+                   capture_output=True, timeout=120)
+    from aicam_opt.images import read_photo
+
+    pixels = read_photo(shot).pixels
+    assert pixels.shape[0] >= 2000 and np.std(pixels) > 0.05, "the page rendered blank"

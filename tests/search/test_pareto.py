@@ -1,0 +1,79 @@
+"""Front, knee and winner selection on hand-made trials with known answers."""
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution
+
+from aicam_opt.search.pareto import dominates, hypervolume, knee, pareto_front, pick_winners
+from aicam_opt.search.space import SearchSpace
+
+
+def make_trial(number, drop, deltae, latency, fidelity="full", constraints=None, key=None):
+    return optuna.trial.create_trial(
+        values=[drop, deltae, latency], params={"k": key or str(number)},
+        distributions={"k": CategoricalDistribution([key or str(number)])},
+        user_attrs={"fidelity": fidelity, "candidate_key": key or str(number),
+                    "quality": {"psnr_drop_vs_student": drop, "deltae_vs_student": deltae, "flicker": 2.0},
+                    "figures": {"latency_ms": {"preview": latency}},
+                    "constraints": constraints if constraints is not None else {"latency_ms.preview": latency - 33.0}})
+
+
+@pytest.fixture
+def study():
+    s = optuna.create_study(directions=["minimize"] * 3)
+    trials = [
+        make_trial(0, 0.05, 0.5, 30.0),              # close to the student, just within budget
+        make_trial(1, 0.25, 0.9, 20.0),              # fastest within 0.3 dB
+        make_trial(2, 0.80, 2.0, 12.0),              # fast but lossy
+        make_trial(3, 0.02, 0.4, 45.0),              # best quality, over budget: infeasible
+        make_trial(4, 0.15, 0.35, 22.0, "screen"),   # screened only: never a winner
+        make_trial(5, 0.30, 1.0, 25.0),              # dominated by 1
+        make_trial(6, 0.20, 1.5, 15.0, constraints={"latency_ms.preview": -18.0, "flicker": 0.4}),  # flickers
+    ]
+    for t in trials:
+        t.number  # noqa: B018 (create_trial numbers are assigned on add)
+        s.add_trial(t)
+    return s
+
+
+def test_dominance_and_front(study):
+    assert dominates([1, 1], [1, 2]) and not dominates([1, 2], [2, 1]) and not dominates([1, 1], [1, 1])
+    front = {t.number for t in pareto_front(study.trials)}
+    assert 5 not in front and {0, 1, 2, 3, 4} <= front
+
+
+def test_winners(study):
+    space = SearchSpace(name="t", objectives=["psnr_drop_vs_student", "deltae_vs_student", "latency_ms.preview"])
+    winners = pick_winners(study, space)
+    assert winners["fastest_within_0.3db"].number == 1  # 4 is screen-only, 6 breaks the flicker limit
+    assert winners["best_quality_within_budgets"].number == 0  # 3 is better but over budget
+    assert winners["knee"].number in {0, 1, 2}
+
+
+def test_no_winner_when_nothing_qualifies():
+    s = optuna.create_study(directions=["minimize"] * 3)
+    s.add_trial(make_trial(0, 1.0, 3.0, 50.0))
+    winners = pick_winners(s, SearchSpace(name="t"))
+    assert all(w is None for w in winners.values())
+
+
+def test_knee_is_the_balanced_point():
+    s = optuna.create_study(directions=["minimize"] * 3)
+    for i, (d, l) in enumerate([(0.0, 100.0), (0.1, 20.0), (1.0, 10.0)]):
+        s.add_trial(make_trial(i, d, d, l))
+    assert knee(s.trials).number == 1
+
+
+def test_hypervolume():
+    assert hypervolume([[0.5, 0.5]], [1.0, 1.0]) == pytest.approx(0.25)
+    assert hypervolume([[0.5, 0.5], [0.25, 0.75]], [1.0, 1.0]) == pytest.approx(0.25 + 0.25 * 0.25)
+    assert hypervolume([[2.0, 0.0]], [1.0, 1.0]) == 0.0
+
+
+def test_compare_fronts_scales_and_counts_dominance():
+    from aicam_opt.search.bench import compare_fronts
+
+    fronts = {"tpe": [[0.0, 1.0], [1.0, 0.0]], "random": [[1.0, 1.0]]}
+    result = compare_fronts(fronts, [p for f in fronts.values() for p in f])
+    assert result["hypervolume"]["tpe"] == pytest.approx(0.21)
+    assert result["hypervolume"]["random"] == pytest.approx(0.01)
+    assert result["random_points_dominated_by_tpe"] == 1 and result["tpe_points_dominated_by_random"] == 0

@@ -1,0 +1,105 @@
+"""The study on real data: failing trials are recorded and the study goes on; a killed run resumes
+without losing or redoing a completed trial; the CLI writes every report."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from aicam_opt.compress import build_candidate
+from aicam_opt.errors import AicamError
+from aicam_opt.latency.target import load_target
+from aicam_opt.report import OUTPUTS
+from aicam_opt.search.objective import Objective, make_context, student_figures
+from aicam_opt.search.space import load_space
+from aicam_opt.search.study import counted_trials, open_study, run_search
+
+TINY = Path(__file__).with_name("tiny_space.yaml")
+
+
+@pytest.fixture(scope="module")
+def ctx(data_source, tmp_path_factory):
+    space, target = load_space(TINY), load_target("sd865")
+    return make_context(space, target, data_source, tmp_path_factory.mktemp("study"))
+
+
+def test_failed_trials_are_recorded_and_the_study_goes_on(ctx):
+    calls = []
+
+    def flaky_build(candidate, source, **kwargs):
+        calls.append(candidate.name)
+        if len(calls) == 1:
+            raise RuntimeError("transform exploded on purpose")
+        built = build_candidate(candidate, source, **kwargs)
+        if len(calls) == 2:
+            built.metrics["quality"]["psnr_drop_vs_student"] = float("nan")
+        return built
+
+    study = open_study(ctx.space, ctx.target, ctx.out_dir)
+    study.set_user_attr("student", student_figures(ctx))
+    run_search(ctx, study, 3, objective=Objective(ctx, build=flaky_build))
+    trials = study.get_trials()
+    assert [t.state for t in trials[:2]] == [TrialState.FAIL, TrialState.FAIL]
+    assert "transform exploded on purpose" in trials[0].user_attrs["fail_reason"]
+    assert "non-finite psnr_drop_vs_student" in trials[1].user_attrs["fail_reason"]
+    assert trials[2].state == TrialState.COMPLETE and len(counted_trials(study)) == 3
+    done = trials[2]
+    assert np.isfinite(done.values).all() and done.user_attrs["fidelity"] == "full"
+    assert (ctx.out_dir / done.user_attrs["dir"] / "student.safetensors").exists()
+    # the predicted latency is the model's, and the constraints reach Optuna
+    assert done.values[1] == pytest.approx(done.user_attrs["figures"]["latency_ms"]["preview"])
+    assert set(done.user_attrs["constraints"]) == {"latency_ms.preview", "peak_memory_mb"}
+
+
+def test_a_study_of_another_space_is_not_resumed(ctx, tmp_path):
+    open_study(ctx.space, ctx.target, tmp_path)
+    changed = ctx.space.model_copy(update={"quality_tolerance_db": 0.5})
+    with pytest.raises(AicamError, match="different search space"):
+        open_study(changed, ctx.target, tmp_path)
+
+
+def _complete(db: Path) -> dict[int, list[float]]:
+    try:
+        study = optuna.load_study(study_name="tiny-sd865", storage=f"sqlite:///{db}")
+    except Exception:  # not created yet
+        return {}
+    return {t.number: t.values for t in study.get_trials(states=(TrialState.COMPLETE,))}
+
+
+def test_killed_run_resumes_without_losing_or_redoing_trials(tmp_path, data_source):
+    out = tmp_path / "reports"
+    cmd = [sys.executable, "-m", "aicam_opt.cli", "optimize", "--target", "sd865", "--space", str(TINY),
+           "--trials", "4", "--out", str(out), "--no-compile"]
+    env = {k: v for k, v in os.environ.items() if k != "AICAM_DATA"}
+    if data_source.root:
+        env["AICAM_DATA"] = str(data_source.root)
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and len(_complete(out / "study.db")) < 2 and first.poll() is None:
+        time.sleep(1)
+    os.killpg(first.pid, signal.SIGKILL)  # as a crash would: no clean-up
+    first.wait()
+    before = _complete(out / "study.db")
+    assert 2 <= len(before) < 4, "the first run should have been killed mid-search"
+
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "resuming" in second.stdout
+    study = optuna.load_study(study_name="tiny-sd865", storage=f"sqlite:///{out / 'study.db'}")
+    after = {t.number: t.values for t in study.get_trials(states=(TrialState.COMPLETE,))}
+    assert all(after[n] == v for n, v in before.items()), "a completed trial changed or vanished"
+    assert len(counted_trials(study)) == 4
+    computed = [t.user_attrs["candidate_key"] for t in study.get_trials(states=(TrialState.COMPLETE,))
+                if "reused_from" not in t.user_attrs]
+    assert len(computed) == len(set(computed)), "a candidate was built twice"
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema"] == "aicam_opt.summary/1" and summary["trials"]["counted"] == 4
