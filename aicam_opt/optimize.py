@@ -5,8 +5,9 @@
 2. search compression candidates with Optuna against the target's latency model (search/), resuming
    the study in reports/<target>/study.db if one is there;
 3. write the reports (report/): trials.csv, pareto.csv/png/html, winners.json, summary.json, report.html;
-4. compile the winners with TVM for the units their placement names and verify them on this host
-   (compile/), then rewrite the reports with the compile results.
+4. compile the winners with TVM for the units their placement names, verify them on this host
+   (compile/) and time them against the uncompressed student (compile/measure.py), then rewrite
+   the reports with the compile results and the timings (summary.json `measured`, for the gate).
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from .search.objective import calibrated_pairs, make_context, student_figures
 from .search.space import load_space
 from .search.study import open_study, run_search
 
-DEFAULT_TRIALS = 24  # fits the 20-minute budget of `make optimize` on a 2-core machine (see README)
+DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (see README)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -41,6 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
     p.add_argument("--out", help="report folder (default: reports/<target>)")
     p.add_argument("--no-compile", action="store_true", help="skip compiling the winners with TVM")
+    p.add_argument("--placed-units-only", action="store_true",
+                   help="compile each winner's parts only for their placed units (default: every unit of the target too)")
     p.set_defaults(func=run)
 
 
@@ -86,10 +89,19 @@ def run(args: argparse.Namespace) -> int:
     winners = write_reports(out, study, space, target.name)
     print_winners(console, winners)
     if not args.no_compile:
-        console.print("[bold]4. Compile the winners[/bold]")
+        console.print("[bold]4. Compile the winners, verify and time them on this host[/bold]")
         from .compile import compile_winners
+        from .compile.measure import measure_winners
 
-        compile_winners(out, target.name)
+        compiled = compile_winners(out, target.name, source, all_units=not args.placed_units_only)
+        for role, entry in compiled["winners"].items():
+            if entry:
+                parts = ", ".join(f"{p['part']}@{p['unit']}: {p['status']}" for p in entry.get("parts", [])
+                                  if p.get("role", "placed") == "placed")
+                console.print(f"   {role}: {parts}; host check passed: {(entry.get('verify') or {}).get('passed')}")
+        measured = measure_winners(out)
+        console.print(f"   host time (12 MP, 1 thread): student {measured['reference_ms']:.0f} ms; "
+                      + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured["host_ms"].items()))
         write_reports(out, study, space, target.name)
     console.print(f"wrote {out}/{{trials.csv, pareto.csv, pareto.png, pareto.html, winners.json, summary.json, "
                   f"report.html}} in {time.perf_counter() - start:.0f} s")

@@ -2,36 +2,48 @@
 
     aicam-opt compile CANDIDATE_DIR --target sd865 --out DIR     one candidate folder
     aicam-opt compile reports/sd865 --winners                     every winner of winners.json
+    aicam-opt compile reports/sd865 --winners --all-units         ... and each part on the target's other units
     python -m aicam_opt.compile.bench --candidate DIR --out FILE  host speed: TVM vs onnxruntime vs PyTorch
 
 Modules: targets (TVM target dicts from targets/<target>.yaml `units.<unit>.tvm`), parts (a candidate
 folder -> its two parts: graphs, interfaces, PyTorch references), backend (compile in named stages,
-Hexagon handling, export, ISA check), verify (host build on real photos), audit (TVM FLOPs vs ours),
-candidate (`compile_candidate`), winners (`compile_winners`), cli, bench.
+Hexagon handling, export, ISA check), hexagon_intrinsics (Hexagon lowering of exp, sqrt, floor, ceil,
+pow, tanh, sigmoid to C math calls; an object's undefined symbols), verify (host build on real photos),
+audit (TVM FLOPs vs ours), candidate (`compile_candidate`, `compile_alternatives`), winners
+(`compile_winners`), cli, bench.
 
 What compiles where (apache-tvm 0.27 wheel, sd865; see backend.py for the Hexagon details):
 - cpu (llvm aarch64-linux-android, cortex-a77, +neon +dotprod): both parts.
 - gpu (opencl adreno, aarch64 host): both parts (Relax: Adreno pipeline with DLight schedules).
-- dsp (hexagon v66, HVX 128 B): the fused kernel fails (`llvm.floor`: "Cannot find intrinsic
-  declaration"), and so does any low-res graph with a softmax (self-similarity, or the switch of
-  K > 1 branches: `llvm.exp`); exp, sqrt, floor, ceil, pow, tanh and sigmoid have no Hexagon
-  lowering in this build (round, log, erf, trunc do). A graph without them (K = 1, no
-  self-similarity) compiles to Hexagon object code, left unlinked (no Hexagon SDK here).
+- dsp (hexagon v66, HVX 128 B): both parts (the low-res graph, int8 QDQ included, with its softmax;
+  the fused full-res kernel; an int8 full-res ONNX graph), to Hexagon object code (ELF e_machine 164),
+  left unlinked (no Hexagon SDK here). TVM 0.27's own Hexagon rules lower exp, sqrt, floor, ceil and
+  pow to LLVM intrinsics its codegen cannot declare ("Cannot find intrinsic declaration ... llvm.exp"),
+  and tanh/sigmoid expand to exp: `hexagon_intrinsics` registers rules (once per process, for Hexagon
+  targets only) that call the C math library instead (expf, sqrtf, floorf, ceilf, powf, tanhf; sigmoid
+  = 1 / (1 + expf(-x)); float16 through float32, vectors lane by lane), which the Hexagon SDK's libc
+  provides at link time; the artifact lists the symbols left to link (`undefined_symbols`, e.g. expf,
+  floorf, nearbyintf from QDQ rounding, __hexagon_* compiler-runtime helpers). Still failing: erf on
+  float16 ("unknown intrinsic tirx.erf": no Hexagon rule for half precision; float32 erf compiles; no
+  student graph uses it). A part that fails is reported with stage, op and reason (math functions are
+  probed up front, backend.MATH_FUNCTIONS; other failures are named by building each function alone).
 
 Artifacts are tars of object files (no aarch64 cross linker here; `$TVM_NDK_CC` or an
 aarch64 gcc/clang on PATH gives a linked .so instead).
 
 ## Per-part manifest `<out_dir>/<part>-<unit>.json` (schema "aicam_opt.compile.manifest/1")
 
-    schema, part ("low_res"|"full_res"), unit ("cpu"|"gpu"|"dsp"), unit_name, target ("sd865"),
+    schema, part ("low_res"|"full_res"), unit ("cpu"|"gpu"|"dsp"), role ("placed"|"alternative"), unit_name,
+    target ("sd865"),
     status ("compiled"|"failed"), engine ("relax_onnx"|"fused_kernel"),
     tvm_target        the unit's target dict from the target file (with its host),
     tvm_target_built  the dict actually built (Hexagon: the DSP as its own host),
-    precision         the candidate's precision of the part (fp32|fp16|int8),
+    precision         the part's precision (fp32|fp16|int8): the candidate's; an alternative build: the unit's,
     compute           what the compiled code computes in (e.g. int8 QDQ emulated in float32),
     inputs, outputs   [{name, shape (ints, or "rows"/"width" for run-time sizes), dtype}],
     artifact          null (failed) or {file, format, linked, sha256, bytes, isa: [...], expected_isa,
-                      members: [{name, bytes, isa}], opencl_source?}
+                      members: [{name, bytes, isa}], opencl_source?, undefined_symbols? (Hexagon: the
+                      symbols the unlinked objects need from the device's libraries)}
     params            fused kernel: {file (<part>-<unit>.params.safetensors), sha256, bytes, tensors}, else null
     graph             {kind: "onnx", file, sha256, opset} or {kind: "fused_kernel", definition, spec, entry}
     source            {candidate, dir, student_safetensors_sha256, base}
@@ -41,14 +53,23 @@ aarch64 gcc/clang on PATH gives a linked .so instead).
                       Relax import of its ONNX graph if the kernel failed), notes: [...]
 
 Failure stages: target, import, relax_pipeline, vm_codegen, tir_codegen, vm_link, schedule, isa_check,
-export_onnx (the full-res fallback graph could not be exported), and compile/export for an error TVM raised
+export_onnx (the full-res fallback graph could not be exported), deploy (an alternative build: the part
+could not be deployed/exported at the unit's precision), and compile/export for an error TVM raised
 outside those stages (reason: the exception type and its last line).
+
+Alternative builds (`all_units`): each part also compiled for every other unit of the target, at the
+precision the unit runs closest to the candidate's (the same if supported, else int8 on the dsp, fp16 on
+the gpu/cpu), deployed again from the candidate's float weights (a Candidate copy with the part's placement
+and quantization changed; a changed precision's graph is `<part>-<precision>.onnx`). Same file names
+`<part>-<unit>.*`, manifests with role "alternative"; no host verification, no audit; the fused kernel
+build is shared with an identical (spec, target) one of the same process.
 
 ## Per-candidate report `<out_dir>/report.json` (= one role of compile.json; schema "aicam_opt.compile.report/1")
 
     schema, candidate, candidate_dir, target, out_dir, status ("compiled"|"partial"|"failed"), seconds, notes, tools,
-    parts: [{part, unit, precision, status, engine, artifact (file name|null), artifact_sha256, manifest,
-             compile_seconds, failure_stage, failure_op, failure_reason, failure, attempts}],
+    parts: [{part, unit, role ("placed", then with all_units the "alternative" entries), precision, status,
+             engine, artifact (file name|null), artifact_sha256, manifest, compile_seconds, failure_stage,
+             failure_op, failure_reason, failure, attempts}]; status and verify are of the placed parts only,
     verify: null | {"error": str} | {
         host_target, photos, long_side, bars: {max_abs: 1e-4, psnr_db: 45}, passed,
         parts: {low_res|full_res|end_to_end: {precision, bar ("max_abs"|"psnr"), max_abs, min_psnr, passed,
@@ -68,7 +89,7 @@ PSNRs are capped at 200 dB (identical images; JSON has no infinity).
 
 ## reports/<target>/compile.json (schema "aicam_opt.compile.winners/1"), written atomically
 
-    schema, target, winners_file ("winners.json"), created (UTC ISO), tools, seconds,
+    schema, target, winners_file ("winners.json"), created (UTC ISO), tools, seconds, all_units,
     winners: {role: null (no winner) | {trial, candidate_dir (as in winners.json, relative to reports/<target>),
               candidate_path (absolute), artifacts_dir ("artifacts/<role>"), error? (the role could not be
               compiled at all: status "failed", parts []), ...the rest of the report above}}

@@ -296,9 +296,9 @@ def compile_relax(onnx_path: str | Path, target: dict[str, Any]) -> Compiled:
     from tvm.relax import vm_build
 
     start = time.perf_counter()
-    mod = import_onnx(onnx_path)
     hexagon = target.get("kind") == "hexagon"
     tgt = hexagon_device_target(target) if hexagon else make_target(target)
+    mod = import_onnx(onnx_path)
     try:
         with tgt:
             lowered = relax_pipeline_for(tgt)(mod)
@@ -326,7 +326,25 @@ def compile_relax(onnx_path: str | Path, target: dict[str, Any]) -> Compiled:
 
 # --- the fused full-res kernel --------------------------------------------------------------------------
 
+_kernels: dict[tuple[str, str], Compiled] = {}  # (spec key, target) -> build: the kernel's weights are inputs,
+                                                 # so candidates of one architecture share the same build
+
+
 def compile_kernel(spec: fused.KernelSpec, target: dict[str, Any]) -> Compiled:
+    """The fused kernel of `spec` compiled for `target` (reused when this process built the same pair)."""
+    import json
+
+    key = (spec.key, json.dumps(target, sort_keys=True))
+    if key in _kernels:
+        return _kernels[key]
+    compiled = _compile_kernel(spec, target)
+    if len(_kernels) >= 16:
+        _kernels.pop(next(iter(_kernels)))
+    _kernels[key] = compiled
+    return compiled
+
+
+def _compile_kernel(spec: fused.KernelSpec, target: dict[str, Any]) -> Compiled:
     import time
 
     import tvm
@@ -390,7 +408,7 @@ def _opencl_sources(module) -> list[str]:
 def export_artifact(compiled: Compiled, stem: Path) -> dict[str, Any]:
     """Write `<stem>.so` (with a cross toolchain) or `<stem>.tar`; describe it (sha256, ISA, members)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    extra: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     if compiled.objects:  # Hexagon: the objects target.build.hexagon would have linked
         path = stem.with_suffix(".tar")
         with atomic.atomic_path(path) as tmp, tarfile.open(tmp, "w") as tar:
@@ -404,6 +422,9 @@ def export_artifact(compiled: Compiled, stem: Path) -> dict[str, Any]:
         fmt = ("tar of unlinked Hexagon object files (target.build.hexagon's output before hexagon-link; the "
                "Hexagon SDK is not installed here)" + (" + the Relax VM bytecode listing" if compiled.vm_text else ""))
         linked = False
+        undefined = sorted({sym for name, data in compiled.objects if elf_machine(data)
+                            for sym in hexagon_intrinsics.undefined_symbols(data)})
+        extra["undefined_symbols"] = undefined  # type: ignore[assignment]
     else:
         cc = cross_compiler(compiled.target)
         if cc is not None:

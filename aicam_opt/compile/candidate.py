@@ -8,11 +8,21 @@
     <part>-<unit>.json           the manifest (schema in aicam_opt/compile/__init__.py), also for a failed part
     report.json                  CompileReport.to_dict(): what compile.json holds per role
 A part that fails to compile is recorded (stage, op, reason) and the other part still compiles.
+
+With `all_units=True` each part is also compiled for every other unit of the target ("alternative"
+builds, `compile_alternatives`): at the precision that unit runs closest to the candidate's (the same
+if the unit supports it, else int8 on the DSP and fp16 on the GPU/CPU), from the candidate's float
+weights deployed at that precision (`compress.build.deploy` of a Candidate copy with the part's
+placement and quantization changed). They get artifacts and manifests `<part>-<unit>.*` like the
+placed parts (the graph of a changed precision: `<part>-<precision>.onnx`) and PartReports with role
+"alternative"; they are not verified on the host nor audited, and do not change the report's status.
 """
 from __future__ import annotations
 
 import platform
+import re
 import tempfile
+from dataclasses import replace
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -22,7 +32,7 @@ from typing import Any, Callable
 from ..config import save_json
 from ..data import DataSource, resolve
 from ..errors import AicamError
-from ..latency.target import load_target
+from ..latency.target import Unit, load_target
 from . import backend
 from .parts import (PARTS, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
                     full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
@@ -57,10 +67,12 @@ class PartReport:
     failure: dict[str, Any] | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     compile_seconds: float = 0.0
+    role: str = "placed"                 # "placed" (the candidate's unit) | "alternative" (all_units)
 
     def to_dict(self) -> dict[str, Any]:
         failure = self.failure or {}
-        return {"part": self.part, "unit": self.unit, "precision": self.precision, "status": self.status,
+        return {"part": self.part, "unit": self.unit, "role": self.role, "precision": self.precision,
+                "status": self.status,
                 "engine": self.engine, "artifact": self.artifact["file"] if self.artifact else None,
                 "artifact_sha256": self.artifact["sha256"] if self.artifact else None, "manifest": self.manifest,
                 "compile_seconds": round(self.compile_seconds, 2), "failure_stage": failure.get("stage"),
@@ -79,9 +91,11 @@ class CompileReport:
     op_audit: dict[str, Any] | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    alternatives: list[PartReport] = field(default_factory=list)  # all_units: the parts on the other units
 
     @property
     def status(self) -> str:
+        """Of the placed parts only (alternative builds are extra information)."""
         states = {p.status for p in self.parts.values()}
         return "compiled" if states == {"compiled"} else ("failed" if states == {"failed"} else "partial")
 
@@ -111,7 +125,7 @@ class CompileReport:
     def to_dict(self) -> dict[str, Any]:
         return {"schema": REPORT_SCHEMA, "candidate": self.candidate, "candidate_dir": self.candidate_dir,
                 "target": self.target, "out_dir": self.out_dir, "status": self.status,
-                "parts": [p.to_dict() for p in self.parts.values()], "verify": self.verify,
+                "parts": [p.to_dict() for p in [*self.parts.values(), *self.alternatives]], "verify": self.verify,
                 "op_audit": self.audit_rows(), "op_audit_detail": self.op_audit,
                 "seconds": round(self.seconds, 2), "notes": self.notes, "tools": tool_versions()}
 
@@ -142,23 +156,45 @@ def _graph_info(part: Part) -> dict[str, Any]:
             "opset": 20}
 
 
-def _build_notes(part: Part, target: dict[str, Any]) -> list[str]:
+_LIBM = re.compile(r"^(exp|exp2|exp10|expm1|log|log2|log10|log1p|sqrt|cbrt|floor|ceil|round|nearbyint|rint|trunc|"
+                   r"pow|tanh|sinh|cosh|erf|erfc|sin|cos|tan|asin|acos|atan|atan2|fmod|fabs|fmin|fmax|hypot)f?$")
+
+
+_LIBC = {"memcpy", "memmove", "memset", "memcmp", "abort", "malloc", "free"}
+
+
+def _build_notes(part: Part, target: dict[str, Any], artifact: dict[str, Any] | None = None) -> list[str]:
     notes = list(part.notes)
     if target.get("kind") == "hexagon":
         notes.append("built with the Hexagon target as its own host (TVM's Hexagon flow: the whole part runs on the "
                      "DSP, the aarch64 host only launches it over FastRPC); with the aarch64 host TVM 0.27 would "
                      "compile every function for aarch64 (see compile/backend.py)")
+        notes.append("exp, sqrt, floor, ceil, pow, tanh and sigmoid, where used, are lowered to C math library calls "
+                     "(expf, sqrtf, floorf, ceilf, powf, tanhf; sigmoid as 1 / (1 + expf(-x))): TVM 0.27's Hexagon rules "
+                     "emit LLVM intrinsics its codegen cannot declare (see compile/hexagon_intrinsics.py)")
+    undefined = (artifact or {}).get("undefined_symbols")
+    if undefined:
+        math = [s for s in undefined if _LIBM.match(s) or s in _LIBC]
+        runtime = [s for s in undefined if s.startswith("__hexagon_")]
+        tvm = [s for s in undefined if s.startswith(("TVM", "__TVM"))]
+        linker = [s for s in undefined if s == "_GLOBAL_OFFSET_TABLE_"]
+        other = [s for s in undefined if s not in {*math, *runtime, *tvm, *linker}]
+        groups = [(math, "C library (the Hexagon SDK's libc/libm)"), (runtime, "compiler runtime"),
+                  (tvm, "TVM runtime"), (linker, "linker-defined"), (other, "other")]
+        notes.append("unresolved symbols the object needs when it is linked on the device (Hexagon SDK): " +
+                     "; ".join(f"{label}: {', '.join(names)}" for names, label in groups if names))
     return notes
 
 
 def _manifest(part: Part, unit_name: str, target_name: str, target: dict[str, Any] | None, loaded: LoadedCandidate,
-              report: PartReport, params: dict[str, Any] | None, artifact: dict[str, Any] | None) -> dict[str, Any]:
+              report: PartReport, params: dict[str, Any] | None, artifact: dict[str, Any] | None,
+              extra_notes: list[str] | None = None) -> dict[str, Any]:
     built_with = None
     if target is not None and target.get("kind") == "hexagon":
         built_with = {**without_host(target), "host": without_host(target)}
     return {
         "schema": MANIFEST_SCHEMA,
-        "part": part.name, "unit": part.unit, "unit_name": unit_name, "target": target_name,
+        "part": part.name, "unit": part.unit, "role": report.role, "unit_name": unit_name, "target": target_name,
         "status": report.status, "engine": report.engine,
         "tvm_target": target, "tvm_target_built": built_with or target,
         "precision": part.precision, "compute": part.compute,
@@ -167,7 +203,7 @@ def _manifest(part: Part, unit_name: str, target_name: str, target: dict[str, An
         "source": loaded.source_info(), "tools": tool_versions(),
         "compile_seconds": round(report.compile_seconds, 2),
         "failure": report.failure, "attempts": report.attempts,
-        "notes": _build_notes(part, target or {}),
+        "notes": [*(extra_notes or []), *_build_notes(part, target or {}, artifact)],
     }
 
 
@@ -194,14 +230,15 @@ def _try_compile(part: Part, target: dict[str, Any], stem: Path) -> tuple[dict[s
 
 
 def compile_part(part: Part, loaded: LoadedCandidate, target_name: str, out_dir: Path,
-                 fallback: Callable[[], Part] | None = None) -> tuple[PartReport, Part]:
+                 fallback: Callable[[], Part] | None = None, *, role: str = "placed",
+                 notes: list[str] | None = None) -> tuple[PartReport, Part]:
     """Compile `part` for its unit (if that fails, the part `fallback()` makes: another engine); write
-    the manifest. Returns the report and the part that was compiled (or tried last)."""
+    the manifest (`notes` first in its notes). Returns the report and the part that was compiled (or tried last)."""
     target_file = load_target(target_name)
     unit_name = target_file.unit(part.unit).name
     stem = _stem(out_dir, part.name, part.unit)
     _clear(stem)
-    report = PartReport(part.name, part.unit, part.precision, "failed", part.engine, stem.name + ".json")
+    report = PartReport(part.name, part.unit, part.precision, "failed", part.engine, stem.name + ".json", role=role)
     try:
         target: dict[str, Any] | None = tvm_target(target_name, part.unit)
     except AicamError as err:
@@ -232,19 +269,160 @@ def compile_part(part: Part, loaded: LoadedCandidate, target_name: str, out_dir:
             params = backend.write_params(used.kernel_params, stem.parent / (stem.name + ".params.safetensors"))
     else:
         report.failure = report.attempts[-1]["failure"]
-    save_json(_manifest(used, unit_name, target_name, target, loaded, report, params, artifact),
+    save_json(_manifest(used, unit_name, target_name, target, loaded, report, params, artifact, notes),
               stem.parent / report.manifest)
     return report, used
+
+
+def alternative_precision(unit: Unit, precision: str) -> str:
+    """The precision `unit` runs that is closest to the candidate's `precision`: the same if the unit
+    supports it, else int8 on a DSP and fp16 on a GPU/CPU, else the nearest the unit lists."""
+    supported = list(unit.precisions)
+    if precision in supported:
+        return precision
+    preferred = "int8" if unit.kind == "dsp" else "fp16"
+    if preferred in supported:
+        return preferred
+    nearest = {"fp32": ("fp16", "int8"), "fp16": ("fp32", "int8"), "int8": ("fp16", "fp32")}.get(precision, ())
+    return next((p for p in nearest if p in supported), supported[0])
+
+
+def _variant(loaded: LoadedCandidate, part: str, unit: str, precision: str, source: DataSource,
+             deployed: dict[tuple[str, str], Any]) -> LoadedCandidate:
+    """`loaded` with `part` placed on `unit` at `precision`: a Candidate copy, the deployed model rebuilt
+    from the float weights when the precision changes (one deploy per part and precision; only `part` of
+    that model is meant to be used)."""
+    from ..compress.build import deploy
+
+    cand = loaded.candidate
+    candidate = cand.model_copy(update={
+        "quantization": cand.quantization.model_copy(update={part: precision}),
+        "placement": cand.placement.model_copy(update={part: unit})})
+    if precision == getattr(cand.quantization, part):
+        model = loaded.deployed
+    else:
+        if (part, precision) not in deployed:
+            # The parts deploy independently: the other one at fp32 (no second NNCF calibration); it is not used.
+            other = "full_res" if part == "low_res" else "low_res"
+            quick = candidate.model_copy(update={
+                "quantization": candidate.quantization.model_copy(update={other: "fp32"})})
+            deployed[(part, precision)] = deploy(loaded.net, quick, source)
+        model = deployed[(part, precision)]
+    return replace(loaded, candidate=candidate, deployed=model)
+
+
+def _target_failure(target_name: str, unit: str) -> dict[str, Any] | None:
+    """None if TVM can make `unit`'s target, else the failure (stage "target") compile_part would record."""
+    try:
+        target = tvm_target(target_name, unit)
+        if target.get("kind") == "hexagon":
+            backend.hexagon_device_target(target)
+        else:
+            backend.make_target(target)
+    except AicamError as err:
+        return {"stage": "target", "op": None, "reason": str(err), "ops": []}
+    except backend.CompileFailure as err:
+        return err.to_dict()
+    except Exception as err:  # noqa: BLE001 - TVM's own error types
+        return {"stage": "target", "op": None, "reason": backend._reason(err), "ops": []}
+    return None
+
+
+def _failed_alternative(loaded: LoadedCandidate, target_name: str, out: Path, part: str, unit: str, unit_name: str,
+                        precision: str, failure: dict[str, Any], notes: list[str]) -> PartReport:
+    """An alternative build that stopped before compiling (its unit's target, or the deploy): report and manifest."""
+    stem = _stem(out, part, unit)
+    _clear(stem)
+    report = PartReport(part, unit, precision, "failed", None, stem.name + ".json", failure=failure, role="alternative")
+    report.attempts.append({"engine": None, "status": "failed", "failure": failure})
+    try:
+        target: dict[str, Any] | None = tvm_target(target_name, unit)
+    except AicamError:
+        target = None
+    save_json({"schema": MANIFEST_SCHEMA, "part": part, "unit": unit, "role": "alternative", "unit_name": unit_name,
+               "target": target_name, "status": "failed", "engine": None, "tvm_target": target,
+               "tvm_target_built": target, "precision": precision, "compute": None, "inputs": [], "outputs": [],
+               "artifact": None, "params": None, "graph": None, "source": loaded.source_info(),
+               "tools": tool_versions(), "compile_seconds": 0.0, "failure": failure, "attempts": report.attempts,
+               "notes": notes}, out / report.manifest)
+    return report
+
+
+def compile_alternatives(loaded: LoadedCandidate, target_name: str, out: Path, source: DataSource,
+                         placed: dict[str, Part], pixel_dtype: str = "float32") -> list[PartReport]:
+    """Each part compiled for every unit of the target other than its placed one (role "alternative").
+
+    `placed`: the parts compiled for the placement (their graphs are reused when the precision is the same).
+    Kernel builds are shared with the placed ones through backend.compile_kernel's cache."""
+    target_file = load_target(target_name)
+    deployed: dict[tuple[str, str], Any] = {}
+    graphs: dict[tuple[str, str], Path] = {}  # (part, precision) -> exported ONNX graph
+    for name, part in placed.items():
+        if part.onnx_path is not None:
+            graphs[(name, part.precision)] = part.onnx_path
+
+    def onnx_graph(name: str, precision: str, variant: LoadedCandidate) -> Path:
+        if (name, precision) not in graphs:
+            export = export_low_res_onnx if name == "low_res" else export_full_res_onnx
+            graphs[(name, precision)] = export(variant, out / f"{name}-{precision}.onnx")
+        return graphs[(name, precision)]
+
+    reports = []
+    for name in PARTS:
+        placed_unit = getattr(loaded.candidate.placement, name)
+        placed_precision = getattr(loaded.candidate.quantization, name)
+        for unit_name, unit in target_file.units.items():
+            if unit_name == placed_unit:
+                continue
+            precision = alternative_precision(unit, placed_precision)
+            notes = [f"alternative build: the candidate places {name} on {placed_unit} at {placed_precision}; this is "
+                     f"{name} on {unit_name} at {precision} (" +
+                     ("the same precision" if precision == placed_precision else
+                      f"{placed_precision} is not a precision of this unit: deployed again from the candidate's float "
+                      f"weights at {precision}") + "); not verified on the host"]
+            failure = _target_failure(target_name, unit_name)  # before deploying: a unit TVM cannot target
+            if failure is None:
+                try:
+                    variant = _variant(loaded, name, unit_name, precision, source, deployed)
+                    if name == "low_res":
+                        part, fallback = low_res_part(variant, onnx_graph(name, precision, variant)), None
+                    elif kernel_can_represent(variant):
+                        part = full_res_kernel_part(variant, pixel_dtype)  # type: ignore[arg-type]
+                        fallback = lambda v=variant, p=precision: full_res_onnx_part(v, onnx_graph("full_res", p, v))  # noqa: E731
+                    else:
+                        part, fallback = full_res_onnx_part(variant, onnx_graph(name, precision, variant)), None
+                except Exception as err:  # noqa: BLE001 - deploy/export of one alternative must not stop the others
+                    reason = err.args[0] if isinstance(err, AicamError) else \
+                        f"{type(err).__name__}: {backend._reason(err)}"
+                    failure = {"stage": "deploy", "op": None, "reason": str(reason), "ops": []}
+            if failure is not None:
+                reports.append(_failed_alternative(loaded, target_name, out, name, unit_name, unit.name, precision,
+                                                   failure, notes))
+                continue
+            report, _ = compile_part(part, variant, target_name, out, fallback, role="alternative", notes=notes)
+            reports.append(report)
+    return reports
+
+
+def _clear_alternatives(loaded: LoadedCandidate, target_name: str, out: Path) -> None:
+    """Remove the alternative builds an earlier all_units run left (they would describe another build)."""
+    for name in PARTS:
+        for unit in load_target(target_name).units:
+            if unit != getattr(loaded.candidate.placement, name):
+                _clear(_stem(out, name, unit))
+        for precision in ("fp32", "fp16", "int8"):
+            (out / f"{name}-{precision}.onnx").unlink(missing_ok=True)
 
 
 def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out_dir: str | Path | None = None,
                       source: DataSource | None = None, *, verify: bool = True, audit: bool = True,
                       quality: bool = True, pixel_dtype: str = "float32", verify_long_side: int = 768,
-                      verify_photos: int | None = None) -> CompileReport:
+                      verify_photos: int | None = None, all_units: bool = False) -> CompileReport:
     """Compile `candidate_dir`'s parts for `target_name`'s units into `out_dir` (default: candidate_dir/compiled).
 
     verify: compile the same graphs for this host and check them on real photos (`verify.verify_host`;
-    `quality`: also the FiveK PSNR drop). audit: the FLOP audit (`audit.audit_part`)."""
+    `quality`: also the FiveK PSNR drop). audit: the FLOP audit (`audit.audit_part`). all_units: also
+    compile each part for the target's other units (`compile_alternatives`; not verified, not audited)."""
     clock = time.perf_counter()
     candidate_dir = Path(candidate_dir)
     out = Path(out_dir) if out_dir is not None else candidate_dir / "compiled"
@@ -270,6 +448,10 @@ def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out
         reports["full_res"], used["full_res"] = compile_part(full_onnx(), loaded, target_name, out)
     result = CompileReport(loaded.name, str(candidate_dir.resolve()), target_file.name, str(out.resolve()), reports,
                            notes=notes)
+    if all_units:
+        result.alternatives = compile_alternatives(loaded, target_name, out, source, used, pixel_dtype)
+    else:
+        _clear_alternatives(loaded, target_name, out)
     # Host verification and the audit use the graph the part was compiled from; for a full-res part that
     # compiled with neither engine, the first choice (the fused kernel when it represents the part).
     full_choice = kernel_part if kernel_can_represent(loaded) else used["full_res"]
@@ -298,4 +480,5 @@ def _guarded(fn) -> dict[str, Any]:
         return {"error": f"{type(err).__name__}: {backend._reason(err)}"}
 
 
-__all__ = ["CompileReport", "PartReport", "compile_candidate", "compile_part", "tool_versions", "PARTS"]
+__all__ = ["CompileReport", "PartReport", "alternative_precision", "compile_alternatives", "compile_candidate",
+           "compile_part", "tool_versions", "PARTS"]

@@ -2,7 +2,8 @@
 
 Compiles the candidate's low-res and full-res parts with TVM for the units its placement names,
 verifies the same graphs compiled for this host on real photos, and audits TVM's FLOP estimate
-against aicam_opt's counts. Prints a JSON summary. Exit status: 0 when it ran (a part a backend
+against aicam_opt's counts. `--all-units` also compiles each part for the target's other units
+(alternative builds, not verified). Prints a JSON summary. Exit status: 0 when it ran (a part a backend
 cannot compile is reported in the summary, not an error), 1 when the host verification failed its
 bars (the compiled numerics are wrong), 2 for a user error (a missing folder, an unknown target).
 """
@@ -25,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="output folder (default: CANDIDATE_DIR/compiled; ignored with --winners)")
     p.add_argument("--winners", action="store_true", help="compile every winner of winners.json into "
                                                            "artifacts/<role>/ and write compile.json")
+    p.add_argument("--all-units", action="store_true", help="also compile each part for the target's other units "
+                   "(at the precision closest to the candidate's; role 'alternative', not verified on the host)")
     p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
     p.add_argument("--no-verify", action="store_true", help="skip the host verification on real photos")
     p.add_argument("--no-audit", action="store_true", help="skip the FLOP audit")
@@ -44,9 +47,12 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         out["error"] = report["error"]
     for part in report.get("parts") or []:
         failure = part.get("failure")
-        out["parts"][part["part"]] = {"unit": part["unit"], "status": part["status"], "engine": part["engine"],
-                              "artifact": part["artifact"],
-                              **({"failed": {k: failure.get(k) for k in ("stage", "op", "reason")}} if failure else {})}
+        entry = {"unit": part["unit"], "status": part["status"], "engine": part["engine"], "artifact": part["artifact"],
+                 **({"failed": {k: failure.get(k) for k in ("stage", "op", "reason")}} if failure else {})}
+        if part.get("role", "placed") == "placed":
+            out["parts"][part["part"]] = entry
+        else:
+            out.setdefault("alternatives", {})[f"{part['part']}-{part['unit']}"] = {"precision": part["precision"], **entry}
     verify = report.get("verify")
     if verify:
         if "error" in verify:
@@ -75,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     source = resolve(args.data)
     options = dict(verify=not args.no_verify, audit=not args.no_audit, quality=not args.no_quality,
-                   verify_long_side=args.long_side, verify_photos=args.photos, pixel_dtype=args.pixel_dtype)
+                   verify_long_side=args.long_side, verify_photos=args.photos, pixel_dtype=args.pixel_dtype,
+                   all_units=args.all_units)
     if args.winners:
         from .winners import compile_winners
 

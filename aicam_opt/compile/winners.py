@@ -6,6 +6,10 @@ winners.json (written by the search): {"winners": {role: {"trial": n, "dir": "tr
 compiled once and the artifacts copied. A role that cannot be compiled at all (missing folder, broken
 checkpoint) is recorded with its error and the other roles still compile. compile.json is written
 atomically at the end (schema: aicam_opt/compile/__init__.py).
+
+all_units=True: each winner's parts are also compiled for the target's other units (entries with
+role "alternative" in the role's `parts`, artifacts `artifacts/<role>/<part>-<unit>.*` beside the
+placed ones; see candidate.compile_alternatives). The placed parts' verification and status are unchanged.
 """
 from __future__ import annotations
 
@@ -51,8 +55,9 @@ def _relocated(report: dict[str, Any], out: Path) -> dict[str, Any]:
 
 
 def compile_winners(report_dir: str | Path, target: str = "sd865", source: DataSource | None = None,
-                    **options: Any) -> dict[str, Any]:
-    """Compile every non-null winner; write and return compile.json. `options` go to compile_candidate."""
+                    all_units: bool = False, **options: Any) -> dict[str, Any]:
+    """Compile every non-null winner; write and return compile.json. `options` go to compile_candidate;
+    all_units: also compile each winner's parts for the target's other units (role "alternative")."""
     clock = time.perf_counter()
     path = winners_file(report_dir, target)
     base = path.parent
@@ -79,7 +84,7 @@ def compile_winners(report_dir: str | Path, target: str = "sd865", source: DataS
                 report = _relocated(first, out)
                 report["notes"] = [*report.get("notes", []), f"same candidate as role {first_role!r}: artifacts copied"]
             else:
-                report = compile_candidate(folder, target, out, source, **options).to_dict()
+                report = compile_candidate(folder, target, out, source, all_units=all_units, **options).to_dict()
                 done[folder] = (role, report)
             entry.update({**report, "candidate_path": report["candidate_dir"], "candidate_dir": info["dir"]})
         except AicamError as err:
@@ -90,6 +95,6 @@ def compile_winners(report_dir: str | Path, target: str = "sd865", source: DataS
         roles[role] = entry
     result = {"schema": COMPILE_SCHEMA, "target": target, "winners_file": path.name,
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "tools": tool_versions(),
-              "winners": roles, "seconds": round(time.perf_counter() - clock, 2)}
+              "all_units": all_units, "winners": roles, "seconds": round(time.perf_counter() - clock, 2)}
     save_json(result, base / "compile.json")
     return result

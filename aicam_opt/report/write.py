@@ -30,6 +30,17 @@ from .tables import front_of, pareto_frame, trials_frame
 
 OUTPUTS = ("trials.csv", "pareto.csv", "pareto.png", "pareto.html", "winners.json", "summary.json", "report.html")
 COMPILE_REPORT = "compile.json"  # written by `aicam-opt compile`/`make optimize` once the winners are compiled
+MEASURED_FILE = "measured.json"  # host timings of the winners (compile/measure.py), for the gate
+
+
+def _measured_for(measured: dict | None, winners_doc: dict) -> dict | None:
+    """The timings of the current winners only (a stale file from earlier winners is ignored)."""
+    if not measured or "reference_ms" not in measured:
+        return None
+    trials = {r: w["trial"] for r, w in winners_doc["winners"].items() if w is not None}
+    host = {r: ms for r, ms in measured.get("host_ms", {}).items()
+            if r in trials and measured.get("trials", {}).get(r) == trials[r]}
+    return {"reference_ms": measured["reference_ms"], "host_ms": host, "workload": measured.get("workload")}
 
 
 def trial_counts(study: optuna.Study) -> dict[str, int]:
@@ -63,7 +74,8 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
 
     compile_report = _read_json(out_dir / COMPILE_REPORT)
     save_json(winners_doc, out_dir / "winners.json")
-    save_json(summary_document(winners_doc, trial_counts(study), (compile_report or {}).get("measured")),
+    measured = _read_json(out_dir / MEASURED_FILE)
+    save_json(summary_document(winners_doc, trial_counts(study), _measured_for(measured, winners_doc)),
               out_dir / "summary.json")
     write_text(out_dir / "report.html", report_html(out_dir, study, space, target.name, winners_doc, trials, front_frame,
                                                     compile_report))
@@ -126,7 +138,7 @@ def compile_section(report: dict) -> str:
     for role, entry in (report.get("winners") or {}).items():
         entry = entry or {}
         for part in entry.get("parts", []):
-            parts.append({"role": role, "part": part.get("part"), "unit": part.get("unit"),
+            parts.append({"role": role, "build": part.get("role", "placed"), "part": part.get("part"), "unit": part.get("unit"),
                           "precision": part.get("precision"), "status": part.get("status"), "engine": part.get("engine"),
                           "artifact": part.get("artifact") or "", "compile s": part.get("compile_seconds"),
                           "failed at": " / ".join(str(part.get(k)) for k in ("failure_stage", "failure_op") if part.get(k)),
@@ -139,8 +151,9 @@ def compile_section(report: dict) -> str:
                            "PSNR drop compiled (dB)": quality.get("compiled_psnr_drop_vs_student"),
                            "PSNR drop predicted (dB)": quality.get("predicted_psnr_drop_vs_student")})
         audit.extend({"role": role, **row} for row in entry.get("op_audit", []) if row.get("over_1pct"))
-    return ("<p>Each part compiled with TVM for the unit its placement names (artifacts under artifacts/&lt;role&gt;/, "
-            "one JSON manifest each); the same graphs built for this host are checked against PyTorch on real photos.</p>"
+    return ("<p>Each part compiled with TVM for the unit its placement names (build 'placed'; artifacts under "
+            "artifacts/&lt;role&gt;/, one JSON manifest each) and, as 'alternative' builds, for the target's other "
+            "units; the placed graphs built for this host are checked against PyTorch on real photos.</p>"
             + "<h3>Artifacts</h3>" + html.table(pd.DataFrame(parts) if parts else None, table_id="artifacts")
             + "<h3>Host verification</h3>" + html.table(pd.DataFrame(checks) if checks else None, table_id="verify")
             + "<h3>Op audit: TVM FLOP estimate vs aicam_opt count, differences above 1%</h3>"

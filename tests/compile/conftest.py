@@ -4,10 +4,12 @@ Compiling is the slow part (TVM builds for the host, aarch64, OpenCL and Hexagon
 of this folder reads the same session-scoped `compiled` result: compile_winners over a report folder
 whose winners.json names
 - fastest      -> tiny_fp32: fp32 low-res and full-res, both on the CPU;
-- best_quality -> tiny_int8: NNCF int8 low-res on the DSP (a real failure: its softmax needs exp,
-                  which TVM's Hexagon codegen lacks), fp16 full-res on the GPU (the fused kernel);
+- best_quality -> tiny_int8: NNCF int8 low-res on the DSP (Hexagon object code; its softmax's exp
+                  goes through hexagon_intrinsics' expf), fp16 full-res on the GPU (the fused kernel);
 - balanced     -> tiny_fp32 again (compiled once, artifacts copied);
 - no_winner    -> null;  broken -> a folder that does not exist.
+`bad_dsp`: a second, cheaper compile (all_units, no verification) against a target file whose DSP
+target is broken on purpose, for the failure reporting and the alternative builds.
 The candidates are small students (64 px low-res input, 8x8x4 grid) built like `aicam-opt compress
 --recover-steps 0` would (deploy at the candidate's precisions, checkpoint, candidate.yaml, metrics.json
 with the measured PSNR drop), without the slow evaluation.
@@ -21,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from aicam_opt.compress.build import deploy
 from aicam_opt.compress.candidate import Candidate
@@ -107,6 +110,30 @@ def compiled(report_dir, source) -> dict:
 
     torch.set_num_threads(1)
     return compile_winners(report_dir, "sd865", source, **VERIFY)
+
+
+@pytest.fixture(scope="session")
+def bad_dsp(tmp_path_factory, candidates, source) -> dict:
+    """compile_winners with all_units over one winner (tiny_int8) for a copy of sd865 whose DSP names a TVM
+    backend that does not exist: the placed low-res part really fails (stage "target") while the rest
+    compiles, and the alternatives (low-res on the CPU in int8 and the GPU in fp16, full-res on the CPU;
+    the DSP's int8 full-res fails at its target) are built beside them. No verification, no audit.
+    Returns {"result": compile.json, "base": reports/<target>, "target": the target file}."""
+    from aicam_opt.compile import compile_winners
+    from aicam_opt.latency.target import TARGETS_DIR
+
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("bad_dsp")
+    raw = yaml.safe_load((TARGETS_DIR / "sd865.yaml").read_text())
+    raw["units"]["dsp"]["tvm"]["target"] = {"kind": "no_such_backend"}
+    target = root / "sd865_bad_dsp.yaml"
+    target.write_text(yaml.safe_dump(raw))
+    base = root / "reports" / "sd865"
+    (base / "trials").mkdir(parents=True)
+    shutil.copytree(candidates["tiny_int8"], base / "trials" / "0002")
+    (base / "winners.json").write_text(json.dumps({"winners": {"best_quality": {"trial": 2, "dir": "trials/0002"}}}))
+    result = compile_winners(base, str(target), source, all_units=True, verify=False, audit=False)
+    return {"result": result, "base": base, "target": target}
 
 
 @pytest.fixture(scope="session")

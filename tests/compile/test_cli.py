@@ -25,3 +25,25 @@ def test_missing_candidate_folder_exits_2(tmp_path, capsys):
 def test_winners_mode_without_winners_json_exits_2(tmp_path, capsys):
     assert main(["compile", str(tmp_path), "--winners", "--target", "sd865"]) == 2
     assert "no winners.json" in capsys.readouterr().err
+
+
+def test_all_units_option_reaches_compile_winners(tmp_path, capsys, monkeypatch):
+    from aicam_opt.compile import cli, winners
+
+    seen = {}
+
+    def fake(report_dir, target, source, **options):
+        seen.update(options)
+        return {"winners": {"fastest": {"candidate": "c", "status": "compiled", "parts": [
+            {"part": "low_res", "unit": "cpu", "role": "placed", "precision": "fp32", "status": "compiled",
+             "engine": "relax_onnx", "artifact": "low_res-cpu.tar", "failure": None},
+            {"part": "low_res", "unit": "dsp", "role": "alternative", "precision": "int8", "status": "compiled",
+             "engine": "relax_onnx", "artifact": "low_res-dsp.tar", "failure": None}]}}}
+
+    monkeypatch.setattr(winners, "compile_winners", fake)
+    assert main(["compile", str(tmp_path), "--winners", "--all-units", "--no-verify", "--no-audit"]) == 0
+    assert seen["all_units"] is True
+    summary = json.loads(capsys.readouterr().out)["winners"]["fastest"]
+    assert summary["parts"]["low_res"]["unit"] == "cpu"  # the placed build, not overwritten by the alternative
+    assert summary["alternatives"]["low_res-dsp"]["precision"] == "int8"
+    assert cli.summary({"parts": []})["parts"] == {}

@@ -1,7 +1,9 @@
-"""compile_winners: every role, null roles kept, a broken role recorded, duplicates compiled once."""
+"""compile_winners: every role, null roles kept, a broken role recorded, duplicates compiled once;
+all_units: each part also built for the target's other units (role "alternative")."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,50 @@ def test_a_role_naming_the_same_candidate_gets_a_copy(compiled, report_dir, part
 def test_missing_winners_file_is_a_clear_error(tmp_path):
     with pytest.raises(AicamError, match="no winners.json"):
         compile_winners(tmp_path, "sd865")
+
+
+def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
+    """tiny_int8 (int8 low-res on the DSP, fp16 full-res on the GPU) also built for the other units at the
+    precision each runs closest to the candidate's; the placed parts' report and status are unchanged."""
+    result, base = bad_dsp["result"], bad_dsp["base"]
+    assert result["all_units"] is True
+    entry = result["winners"]["best_quality"]
+    assert entry["status"] == "partial"  # of the placed parts only: the DSP low-res failed, the GPU full-res compiled
+    placed = [(p["part"], p["unit"]) for p in entry["parts"] if p["role"] == "placed"]
+    assert placed == [("low_res", "dsp"), ("full_res", "gpu")]
+    alternatives = {(p["part"], p["unit"]): p for p in entry["parts"] if p["role"] == "alternative"}
+    assert set(alternatives) == {("low_res", "cpu"), ("low_res", "gpu"), ("full_res", "cpu"), ("full_res", "dsp")}
+    out = base / "artifacts" / "best_quality"
+    expected = {("low_res", "cpu"): ("int8", "relax_onnx", "low_res.onnx"),     # the same graph as the placed part
+                ("low_res", "gpu"): ("fp16", "relax_onnx", "low_res-fp16.onnx"),  # the GPU has no int8: redeployed
+                ("full_res", "cpu"): ("fp16", "fused_kernel", None)}
+    for key, (precision, engine, graph) in expected.items():
+        alt = alternatives[key]
+        assert (alt["precision"], alt["engine"], alt["status"]) == (precision, engine, "compiled"), alt
+        assert alt["artifact"] == f"{key[0]}-{key[1]}.tar" and (out / alt["artifact"]).is_file()
+        manifest = json.loads((out / alt["manifest"]).read_text())
+        assert manifest["role"] == "alternative" and manifest["artifact"]["isa"] == ["aarch64"]
+        assert manifest["precision"] == precision and manifest["notes"][0].startswith("alternative build")
+        if graph:
+            assert manifest["graph"]["file"] == graph and (out / graph).is_file()
+    # The DSP's int8 full-res alternative stops at its (broken) target, before any deploy.
+    dsp = alternatives[("full_res", "dsp")]
+    assert dsp["precision"] == "int8" and dsp["status"] == "failed" and dsp["failure_stage"] == "target"
+    assert json.loads((out / "full_res-dsp.json").read_text())["role"] == "alternative"
+    assert not (out / "full_res-int8.onnx").exists()
+
+
+def test_without_all_units_earlier_alternatives_are_removed(bad_dsp, tmp_path):
+    from types import SimpleNamespace
+
+    from aicam_opt.compile.candidate import _clear_alternatives
+    from aicam_opt.compress.candidate import Candidate
+    from aicam_opt.config import load_yaml
+
+    out = tmp_path / "out"
+    shutil.copytree(bad_dsp["base"] / "artifacts" / "best_quality", out)
+    candidate = load_yaml(bad_dsp["base"] / "trials" / "0002" / "candidate.yaml", Candidate)
+    _clear_alternatives(SimpleNamespace(candidate=candidate), str(bad_dsp["target"]), out)
+    assert not list(out.glob("low_res-cpu.*")) and not list(out.glob("low_res-gpu.*"))
+    assert not list(out.glob("full_res-cpu.*")) and not list(out.glob("low_res-fp16.onnx"))
+    assert (out / "full_res-gpu.tar").is_file() and (out / "low_res-dsp.json").is_file()  # the placed builds stay

@@ -101,3 +101,21 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
 
     pixels = read_photo(shot).pixels
     assert pixels.shape[0] >= 2000 and np.std(pixels) > 0.05, "the page rendered blank"
+
+
+def test_host_timings_reach_the_summary_for_the_current_winners_only(written):
+    from aicam_opt.compile.measure import MEASURED_FILE, measure_winners
+
+    out, _ = written
+    measured = measure_winners(out, repeats=1)
+    assert measured["reference_ms"] > 0 and set(measured["host_ms"]) == {"fastest_within_0.3db",
+                                                                          "best_quality_within_budgets", "knee"}
+    from aicam_opt.cli import main as cli
+
+    assert cli(["report", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["measured"]["host_ms"] == measured["host_ms"]
+    stale = {**measured, "trials": {role: 99 for role in measured["trials"]}}  # timings of other candidates
+    (out / MEASURED_FILE).write_text(json.dumps(stale))
+    assert cli(["report", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["measured"]["host_ms"] == {}
