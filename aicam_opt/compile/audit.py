@@ -18,13 +18,12 @@ Every bucket or total that differs by more than 1% is listed with both numbers a
 """
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any
 
 from ..cost import model_cost
 from ..cost.onnx_counter import count_onnx
-from ..cost.tvm_check import TvmCall, our_buckets, tvm_buckets
+from ..cost.tvm_check import legalized_calls, our_buckets, tvm_buckets
 from ..runtime import kernel as fused
 from .parts import LoadedCandidate, Part
 
@@ -58,29 +57,6 @@ def _diff(ours: float, tvm: float) -> float | None:
 
 def _differs(diff: float | None) -> bool:
     return diff is None or abs(diff) > THRESHOLD
-
-
-def legalized_calls(mod) -> tuple[list[TvmCall], dict[str, dict[str, Any]]]:
-    """Every call_tir of the legalized `main` with TVM's FLOPs, and the per-function summary."""
-    import tvm
-    from tvm import relax
-    from tvm.s_tir.analysis import estimate_tir_flops
-
-    mod = relax.transform.LegalizeOps()(mod)
-    flops = {gv.name_hint: estimate_tir_flops(tvm.IRModule({gv: func}))
-             for gv, func in mod.functions.items() if isinstance(func, tvm.tirx.PrimFunc)}
-    calls, functions = [], {}
-    for block in mod["main"].body.blocks:
-        for binding in block.bindings:
-            value = binding.value
-            if isinstance(value, relax.Call) and getattr(value.op, "name", "") == "relax.call_tir":
-                name = value.args[0].name_hint
-                calls.append(TvmCall(re.sub(r"\d+$", "", name), flops[name]))
-                entry = functions.setdefault(name, {"function": name, "calls": 0, "flops_per_call": flops[name]})
-                entry["calls"] += 1
-    for entry in functions.values():
-        entry["flops"] = entry["calls"] * entry["flops_per_call"]
-    return calls, functions
 
 
 def _part_model_cost_flops(loaded: LoadedCandidate, part: str, size: tuple[int, int]) -> tuple[int, list]:

@@ -127,22 +127,33 @@ def our_buckets(ops: Iterable[OpCost]) -> tuple[dict[str, int], dict[str, int], 
 def tvm_calls_from_onnx(path: str | os.PathLike) -> list[TvmCall]:
     """Every call_tir of the legalized Relax `main` of an ONNX model, with TVM's FLOP estimate."""
     import onnx
+    from tvm.relax.frontend.onnx import from_onnx
+
+    return legalized_calls(from_onnx(onnx.load(str(path))))[0]
+
+
+def legalized_calls(mod) -> tuple[list[TvmCall], dict[str, dict]]:
+    """Every call_tir of the legalized `main` of a Relax module with TVM's FLOPs, in order, and a summary
+    per function ({function, calls, flops_per_call, flops})."""
     import tvm
     from tvm import relax
-    from tvm.relax.frontend.onnx import from_onnx
     from tvm.s_tir.analysis import estimate_tir_flops
 
-    mod = relax.transform.LegalizeOps()(from_onnx(onnx.load(str(path))))
+    mod = relax.transform.LegalizeOps()(mod)
     flops = {gv.name_hint: estimate_tir_flops(tvm.IRModule({gv: func}))
              for gv, func in mod.functions.items() if isinstance(func, tvm.tirx.PrimFunc)}
-    calls = []
+    calls, functions = [], {}
     for block in mod["main"].body.blocks:
         for binding in block.bindings:
             value = binding.value
             if isinstance(value, relax.Call) and getattr(value.op, "name", "") == "relax.call_tir":
                 name = value.args[0].name_hint
                 calls.append(TvmCall(re.sub(r"\d+$", "", name), flops[name]))
-    return calls
+                entry = functions.setdefault(name, {"function": name, "calls": 0, "flops_per_call": flops[name]})
+                entry["calls"] += 1
+    for entry in functions.values():
+        entry["flops"] = entry["calls"] * entry["flops_per_call"]
+    return calls, functions
 
 
 def tvm_buckets(calls: Iterable[TvmCall]) -> tuple[dict[str, float], dict[str, list[float]], set[str]]:

@@ -183,12 +183,15 @@ class Objective:
                 return list(other.values)
         return None
 
+    def _build(self, candidate: Candidate, level: FidelityLevel, refs: References) -> Any:
+        ctx = self.ctx
+        return self.build(at_fidelity(candidate, level), ctx.source, recover_steps=level.recover_steps,
+                          student=ctx.student, teacher=ctx.teacher, refs=refs)
+
     def _measure(self, trial: optuna.Trial, candidate: Candidate) -> list[float]:
         ctx, space = self.ctx, self.ctx.space
         clock = time.perf_counter()
-        screen = self.build(at_fidelity(candidate, space.fidelity.screen), ctx.source,
-                            recover_steps=space.fidelity.screen.recover_steps,
-                            student=ctx.student, teacher=ctx.teacher, refs=ctx.refs_screen)
+        screen = self._build(candidate, space.fidelity.screen, ctx.refs_screen)
         quality = screen.metrics["quality"]
         _finite_quality(quality, "screen")
         figures = cost_figures(screen.float_net, placement_of(candidate), ctx.target, ctx.latency)
@@ -199,9 +202,7 @@ class Objective:
 
         if promoted(space, constraints, quality):
             clock = time.perf_counter()
-            full = self.build(at_fidelity(candidate, space.fidelity.full), ctx.source,
-                              recover_steps=space.fidelity.full.recover_steps,
-                              student=ctx.student, teacher=ctx.teacher, refs=ctx.refs_full)
+            full = self._build(candidate, space.fidelity.full, ctx.refs_full)
             quality = full.metrics["quality"]
             _finite_quality(quality, "full evaluation")
             constraints = constraint_values(space, ctx.target, figures, quality)
