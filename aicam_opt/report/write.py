@@ -14,6 +14,7 @@ from html import escape
 from pathlib import Path
 
 import optuna
+import pandas as pd
 from optuna.trial import TrialState
 
 from ..atomic import atomic_path, write_text
@@ -124,16 +125,12 @@ def report_html(out_dir: Path, study: optuna.Study, space: SearchSpace, target: 
     return html.page(f"aicam_opt report: {target}", sections)
 
 
-def _quality_frame(quality: dict):
-    import pandas as pd
-
+def _quality_frame(quality: dict) -> pd.DataFrame:
     return pd.DataFrame([{"metric": k, "value": v} for k, v in quality.items() if isinstance(v, (int, float))])
 
 
 def compile_section(report: dict) -> str:
     """compile.json per role: each part's artifact or failure, host verification, and the op audit."""
-    import pandas as pd
-
     parts, checks, audit = [], [], []
     for role, entry in (report.get("winners") or {}).items():
         entry = entry or {}
