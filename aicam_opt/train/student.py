@@ -31,7 +31,7 @@ from .degrade import degrade
 class StudentLossWeights(Config):
     l1: float = Field(1.0, ge=0)
     ssim: float = Field(0.2, ge=0)
-    inter_frame: float = Field(0.5, ge=0, description="real consecutive frames")
+    inter_frame: float = Field(1.0, ge=0, description="real consecutive frames")
     camera_motion: float = Field(0.5, ge=0, description="simulated camera motion on photos")
 
 
@@ -103,11 +103,22 @@ def camera_motion_loss(student: StudentNet, frames: torch.Tensor, rng: np.random
     return F.l1_loss(out1[:, :, oy:oy + ih, ox:ox + iw], out2[:, :, oy - dy:oy - dy + ih, ox - dx:ox - dx + iw])
 
 
+# Every 10th training frame of each clip is distilled too: the preview's content (here a bright
+# indoor clip) must get the teacher's look, or the student's different tone on it shows up as a
+# different (and, where the teacher clips highlights, larger) frame-to-frame change.
+VIDEO_DISTILL_STRIDE = 10
+
+
 def build_training_images(source: DataSource, long_side: int, seed: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     photos = list(load_photos(source, "train", long_side).values())
     fivek_inputs = [x for x, _ in load_pairs(source, "train", long_side).values()]
-    return fivek_inputs + photos + [degrade(p, rng) for p in photos]
+    frames = []
+    for clip in clip_frames(source, "train"):
+        for f in clip[::VIDEO_DISTILL_STRIDE]:
+            pixels = read_photo(f).pixels  # short side to `long_side`: wide frames must still fit the crops
+            frames.append(resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2]))))
+    return fivek_inputs + photos + [degrade(p, rng) for p in photos] + frames
 
 
 @dataclass

@@ -28,7 +28,8 @@ def test_crop_sampler_keeps_pairs_aligned():
 def _tiny_domains(source, cfg):
     photos = [embedded_photo(n)[::4, ::4] for n in ("astronaut", "coffee")]
     rng = np.random.default_rng(0)
-    return [degrade(p, rng) for p in photos], photos, [(degrade(p, rng), p) for p in photos]
+    pairs = [(degrade(p, rng), p) for p in photos]
+    return [degrade(p, rng) for p in photos], photos, pairs[:1], pairs[1:]
 
 
 def test_teacher_training_runs_all_losses(monkeypatch):
@@ -36,7 +37,34 @@ def test_teacher_training_runs_all_losses(monkeypatch):
     cfg = teacher_train.TeacherTrainConfig(steps=4, batch=2, crop=32, lr=1e-3)
     g, info = teacher_train.train_teacher(None, cfg, show_progress=False)
     assert isinstance(g, Generator) and info["history"][0]["step"] == 0
+    assert {"adversarial", "cycle", "similarity", "total_variation", "paired", "restoration"} <= set(info["history"][0])
     assert all(np.isfinite(v) for row in info["history"] for k, v in row.items())
+    assert info["data"] == {"x_pool": 2, "y_pool": 2, "pairs": 1, "restoration_pairs": 1}
+
+
+def test_teacher_without_expert_pairs_trains_on_restoration(monkeypatch):
+    """The embedded photo set has no Expert C retouches: the restoration pairs become the paired term."""
+    monkeypatch.setattr(teacher_train, "build_domains", lambda s, c: _tiny_domains(s, c)[:2] + ([], _tiny_domains(s, c)[3]))
+    cfg = teacher_train.TeacherTrainConfig(steps=2, batch=2, crop=32)
+    _, info = teacher_train.train_teacher(None, cfg, show_progress=False)
+    assert "restoration" not in info["history"][0] and info["data"]["pairs"] == 1
+
+
+def test_paired_loss_crops_both_members_alike():
+    """Random crops and flips keep a pair aligned: an exact model of the pair has zero loss."""
+    photo = embedded_photo("astronaut")[::8, ::8]
+
+    class Half(torch.nn.Module):
+        def forward(self, x):
+            return x * 0.5
+
+    class Double(torch.nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    loss = teacher_train.paired_loss(Half(), Double(), [(photo, photo * 0.5)], 6, np.random.default_rng(0))
+    assert float(loss) < 1e-6
+    assert float(teacher_train.paired_loss(Double(), Half(), [(photo, photo * 0.5)], 2, np.random.default_rng(0))) > 0.05
 
 
 def test_student_distillation_learns_teacher_tone(monkeypatch):
@@ -55,3 +83,5 @@ def test_student_distillation_learns_teacher_tone(monkeypatch):
         err_before = (StudentNet().eval()(x) - Brighten()(x)).abs().mean()
         err_after = (student(x) - Brighten()(x)).abs().mean()
     assert err_after < 0.6 * err_before
+
+
