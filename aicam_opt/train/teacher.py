@@ -3,14 +3,15 @@
 X (unretouched): FiveK training inputs + the training photos degraded by `degrade`.
 Y (retouched / high quality): FiveK Expert C training retouches + the undegraded training photos.
 Per step: G: X->Y and F: Y->X with adversarial (PatchGAN discriminators D_Y, D_X), cycle
-consistency, similarity (content preservation) and total-variation losses, and a reconstruction
-loss on the FiveK training pairs (the reference teacher learned from designer-retouched pairs too).
+consistency, similarity (content preservation) and total-variation losses, a reconstruction loss on
+the FiveK training pairs (the reference teacher learned from designer-retouched pairs too) and one on
+degraded training photos -> their originals (restoration pairs).
 """
 from __future__ import annotations
 
 import itertools
 import time
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -83,9 +84,8 @@ def paired_loss(g: Generator, f: Generator, pool: list, count: int, rng: np.rand
     return total / count
 
 
-def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bool = True,
-                  on_step: Callable[[int, Generator], None] | None = None) -> tuple[Generator, dict]:
-    """Train G and F; returns G. `on_step(step, g)` is called after every step (monitoring)."""
+def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bool = True) -> tuple[Generator, dict]:
+    """Train G and F; returns G."""
     torch.manual_seed(cfg.seed)
     x_pool, y_pool, expert, restoration = build_domains(source, cfg)
     if not expert:  # embedded set: no expert retouches, the restoration pairs take their place
@@ -139,8 +139,6 @@ def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bo
                 if not show_progress:
                     print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items() if k != "step"), flush=True)
             bar.update(task, advance=1, description=f"teacher  paired L1 {terms['paired'].item() / 2:.4f}")
-            if on_step is not None:
-                on_step(step, g)
     info = {"seconds": round(time.time() - start, 1), "history": history,
             "data": {"x_pool": len(x_pool), "y_pool": len(y_pool), "pairs": len(expert), "restoration_pairs": len(restoration)}}
     return g.eval(), info
