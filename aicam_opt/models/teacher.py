@@ -2,8 +2,9 @@
 
 `Generator` is used for both paths: G enhances (X -> Y, unretouched -> retouched) and F reverses
 (Y -> X). It is a U-Net with skip connections plus a global branch (image-wide statistics, as in
-DPE) that modulates the bottleneck, and a residual output: it predicts a correction of the input,
-so an untrained generator is close to the identity. Any resolution works: the input is padded to
+DPE) that modulates the bottleneck and predicts a global colour transform (3x4 affine + per-channel
+tone curve) applied to the input; the U-Net adds a local residual on top. An untrained generator is
+the identity. Any resolution works: the input is padded to
 the encoder's stride and the output cropped back. `Discriminator` is a PatchGAN.
 """
 from __future__ import annotations
@@ -30,6 +31,23 @@ def _block(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     )
 
 
+CURVE_KNOTS = 8
+
+
+def global_colour(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """Apply per-image colour params (B, 12 + 3K): identity + 3x4 affine, then a monotone curve per channel.
+
+    All zeros is the identity. The curve is piecewise linear with K segments over [0, 1], each
+    slope in (0, 2) (1 at zero), so it stays increasing: a retouch never inverts tones."""
+    b = x.shape[0]
+    affine = params[:, :12].view(b, 3, 4)
+    y = x + (affine[:, :, :3, None, None] * x[:, None]).sum(dim=2) + affine[:, :, 3, None, None]
+    slopes = 2 * torch.sigmoid(params[:, 12:].view(b, 3, CURVE_KNOTS, 1, 1))
+    starts = torch.arange(CURVE_KNOTS, dtype=x.dtype, device=x.device).view(1, 1, -1, 1, 1) / CURVE_KNOTS
+    segment = (y[:, :, None] - starts).clamp(0.0, 1.0 / CURVE_KNOTS)
+    return y + ((slopes - 1) * segment).sum(dim=2)
+
+
 class Generator(nn.Module):
     def __init__(self, cfg: TeacherConfig | None = None):
         super().__init__()
@@ -41,6 +59,13 @@ class Generator(nn.Module):
         bottleneck = chans[-1]
         self.global_mlp = nn.Sequential(
             nn.Linear(bottleneck * 2, bottleneck), nn.LeakyReLU(0.2, inplace=True), nn.Linear(bottleneck, bottleneck))
+        # Global colour head: a 3x4 affine and a per-channel monotone tone curve from the same
+        # statistics, applied to the input pixels. Most of a retoucher's edit is global; this gives it
+        # a path that generalises from few pairs, and the U-Net only adds the local residual.
+        self.colour_head = nn.Sequential(
+            nn.Linear(bottleneck * 2, bottleneck), nn.LeakyReLU(0.2, inplace=True), nn.Linear(bottleneck, 12 + 3 * CURVE_KNOTS))
+        nn.init.zeros_(self.colour_head[-1].weight)
+        nn.init.zeros_(self.colour_head[-1].bias)
         self.up = nn.ModuleList(_block(chans[i + 1] + chans[i], chans[i]) for i in reversed(range(d)))
         self.out = nn.Conv2d(chans[0], 3, 3, 1, 1)
         nn.init.zeros_(self.out.weight)
@@ -59,11 +84,12 @@ class Generator(nn.Module):
         # image-wide (exposure, white balance), not only local.
         stats = torch.cat([bottom.mean(dim=(2, 3)), bottom.amax(dim=(2, 3))], dim=1)
         y = bottom + self.global_mlp(stats)[:, :, None, None]
+        base = global_colour(xp, self.colour_head(stats))
         for up in self.up:
             skip = skips.pop()
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
-        out = xp + self.out(y)
+        out = base + self.out(y)
         return out[..., :h, :w].clamp(0.0, 1.0)
 
 

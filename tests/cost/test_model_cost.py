@@ -79,7 +79,8 @@ def test_teacher_at_an_odd_size_equals_a_real_trace():
     cost = teacher_cost(teacher, "101x77")  # padded to 104x80 inside the network
     assert counts(cost.ops) == counts(count_torch(teacher, (torch.zeros(1, 3, 101, 77),)))
     fixed = {o.scope for o in cost.ops if not o.scales_with_pixels and o.macs}
-    assert fixed == {"global_mlp.0", "global_mlp.2"}  # only the global MLP does not grow with the image
+    # only the global MLP and the colour head (statistics -> colour transform) do not grow with the image
+    assert fixed == {"global_mlp.0", "global_mlp.2", "colour_head.0", "colour_head.2"}
 
 
 def test_model_cost_of_a_module_and_its_json_shape(student):
