@@ -4,8 +4,8 @@
 (Y -> X). It is a U-Net with skip connections plus a global branch (image-wide statistics, as in
 DPE) that modulates the bottleneck and predicts a global colour transform (3x4 affine + per-channel
 tone curve) applied to the input; the U-Net adds a local residual on top. An untrained generator is
-the identity. Any resolution works: the input is padded to
-the encoder's stride and the output cropped back. `Discriminator` is a PatchGAN.
+the identity. Any resolution works: the input is padded to the encoder's stride and the output
+cropped back. `Discriminator` is a PatchGAN.
 """
 from __future__ import annotations
 
@@ -43,9 +43,11 @@ def global_colour(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     affine = params[:, :12].view(b, 3, 4)
     y = x + (affine[:, :, :3, None, None] * x[:, None]).sum(dim=2) + affine[:, :, 3, None, None]
     slopes = 2 * torch.sigmoid(params[:, 12:].view(b, 3, CURVE_KNOTS, 1, 1))
-    starts = torch.arange(CURVE_KNOTS, dtype=x.dtype, device=x.device).view(1, 1, -1, 1, 1) / CURVE_KNOTS
-    segment = (y[:, :, None] - starts).clamp(0.0, 1.0 / CURVE_KNOTS)
-    return y + ((slopes - 1) * segment).sum(dim=2)
+    # One knot at a time: a (B, 3, K, H, W) intermediate would need K times the image's memory.
+    out = y
+    for k in range(CURVE_KNOTS):
+        out = out + (slopes[:, :, k] - 1) * (y - k / CURVE_KNOTS).clamp(0.0, 1.0 / CURVE_KNOTS)
+    return out
 
 
 class Generator(nn.Module):
