@@ -98,6 +98,13 @@ def run(args: argparse.Namespace) -> int:
         failures = "; ".join(_failure_text(r) for r in result.failures)
         console.print(f"gate FAILED for {result.target}: {len(result.failures)} regression(s) beyond tolerance: {failures}",
                       soft_wrap=True, markup=False, style="bold red")
+        failing_blocks = {r.block for r in result.failures}
+        switched = [r for r in result.rows if r.metric == "candidate" and r.block in failing_blocks]
+        for row in switched:
+            console.print(f"{row.block}: {row.baseline} -> {row.current}; {row.note}", soft_wrap=True, markup=False)
+        if switched:
+            console.print("If the change that made another candidate win is intended, refresh the baseline in the same "
+                          f"commit: cp {args.current} {args.baseline}", soft_wrap=True, markup=False)
         return 1
     console.print(f"gate passed for {result.target}: no regression beyond tolerance ({compared} rows compared, "
                   f"{len(result.improvements)} better, {skipped} skipped)", soft_wrap=True, markup=False, style="green")

@@ -12,6 +12,8 @@ What is compared (the student block and every winner role of the baseline):
   rows are "skipped (no measurement)".
 - a role found in the baseline but not now is a regression ("missing"); a role found now but not in
   the baseline is an improvement ("better").
+- a role held by a different candidate now gets an informational "candidate" row naming what changed
+  (e.g. quantization.low_res int8 -> fp16), so a latency jump reads as "another candidate won", not noise.
 """
 from __future__ import annotations
 
@@ -109,8 +111,35 @@ def _student_rows(base: Summary, cur: Summary, tols: Tolerances) -> list[Row]:
     return rows
 
 
+# Candidate fields that name the trial rather than describe the configuration.
+NAMING_FIELDS = frozenset({"name", "description"})
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):  # an empty dict adds no field: {} and {"a": 0.5} differ by "a"
+            flat.update(_flatten(value, path + "."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def candidate_changes(base: dict, cur: dict) -> list[str]:
+    """What differs between two candidate descriptions, as "field old -> new" (naming fields ignored)."""
+    b = _flatten({k: v for k, v in base.items() if k not in NAMING_FIELDS})
+    c = _flatten({k: v for k, v in cur.items() if k not in NAMING_FIELDS})
+    return [f"{key} {b.get(key, '—')} -> {c.get(key, '—')}" for key in sorted(set(b) | set(c)) if b.get(key) != c.get(key)]
+
+
 def _winner_rows(block: str, base: Winner, cur: Winner, tols: Tolerances) -> list[Row]:
-    rows = _figure_rows(block, base, cur, tols)
+    changes = candidate_changes(base.candidate, cur.candidate)
+    rows = []
+    if changes:
+        rows.append(Row(block, "candidate", f"trial {base.trial}", f"trial {cur.trial}", "", "info",
+                        "another candidate holds this role: " + "; ".join(changes)))
+    rows += _figure_rows(block, base, cur, tols)
     for name, family in WINNER_QUALITY:
         tol = getattr(tols, family)
         b, c = getattr(base.quality, name), getattr(cur.quality, name)

@@ -49,7 +49,7 @@ class WinnerQuality(_Block):
 
 class Winner(Figures):
     trial: int
-    candidate: dict[str, Any]  # the candidate description: shown nowhere, compared never
+    candidate: dict[str, Any]  # the candidate description: never gated, its changes shown as an info row
     quality: WinnerQuality
     speedup_vs_student: dict[str, float]
 

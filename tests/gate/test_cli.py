@@ -34,6 +34,18 @@ def test_slower_candidate_fails_and_is_named(pair, write_json, capsys):
     assert f"{FASTEST}.predicted_latency_ms.preview (worse" in last and "tolerance ±2%" in last
 
 
+def test_failure_caused_by_another_winner_points_at_the_baseline_refresh(pair, write_json, capsys):
+    baseline, current = pair
+    current["winners"]["fastest_within_0.3db"]["candidate"]["placement"]["low_res"] = "gpu"
+    current["winners"]["fastest_within_0.3db"]["predicted_latency_ms"]["preview"] *= 1.10
+    base_path, cur_path = write_json("base.json", baseline), write_json("cur.json", current)
+    code, out, _ = gate(capsys, base_path, cur_path)
+    assert code == 1
+    assert (f"{FASTEST}: trial 3 -> trial 3; another candidate holds this role: placement.low_res dsp -> gpu"
+            in out.splitlines())
+    assert f"cp {cur_path} {base_path}" in final_line(out)
+
+
 def test_worse_quality_candidate_fails(pair, write_json, capsys):
     baseline, current = pair
     current["winners"]["fastest_within_0.3db"]["quality"]["psnr_drop_vs_student"] += 0.2

@@ -47,6 +47,28 @@ def test_slower_candidate_fails_on_latency(pair, tolerances):
     assert result.failures[0].verdict == "worse"
 
 
+def test_another_candidate_winning_a_role_is_named_in_an_info_row(pair, tolerances):
+    baseline, current = pair
+    fastest = current["winners"]["fastest_within_0.3db"]
+    fastest["trial"] = 7
+    fastest["candidate"]["precision"]["low_res"] = "fp16"
+    fastest["candidate"]["name"] = "default-t0007"  # naming fields are not configuration changes
+    fastest["predicted_latency_ms"]["preview"] *= 1.10
+    result = run(baseline, current, tolerances)
+    (row,) = [r for r in result.rows if r.name == f"{FASTEST}.candidate"]
+    assert (row.baseline, row.current, row.verdict) == ("trial 3", "trial 7", "info")
+    assert row.note == "another candidate holds this role: precision.low_res int8 -> fp16"
+    assert [r.name for r in result.failures] == [f"{FASTEST}.predicted_latency_ms.preview"]
+
+
+def test_same_candidate_under_another_trial_number_gets_no_candidate_row(pair, tolerances):
+    baseline, current = pair
+    current["winners"]["fastest_within_0.3db"]["trial"] = 9
+    current["winners"]["fastest_within_0.3db"]["candidate"]["description"] = "trial 9 of search 'default'"
+    result = run(baseline, current, tolerances)
+    assert result.passed and not [r for r in result.rows if r.metric == "candidate"]
+
+
 def test_latency_within_tolerance_passes_and_large_gain_is_better(pair, tolerances):
     baseline, current = pair
     current["student"]["predicted_latency_ms"]["video8k"] *= 1.01
