@@ -111,7 +111,8 @@ def _student_rows(base: Summary, cur: Summary, tols: Tolerances) -> list[Row]:
     return rows
 
 
-# Candidate fields that name the trial rather than describe the configuration.
+# Candidate fields that name the trial rather than describe the configuration (as search.space.candidate_key;
+# not imported from there: the gate reads plain JSON and must not pull in torch).
 NAMING_FIELDS = frozenset({"name", "description"})
 
 
