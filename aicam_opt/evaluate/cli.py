@@ -11,9 +11,13 @@ JSON shape (stable; keys are only ever added):
   },
   "fidelity": {"student_vs_teacher" | "model_vs_teacher": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
   "flicker": {"clip": str, "frames": int, "input" | "teacher" | "student" | "model": 8-bit levels},
+  "flicker_by_luma": {"bands": [[lo, hi]],  # input-luma bands (0..1, Rec. 709)
+                      "share": [0..1],      # fraction of the measured pixels in each band
+                      "input" | "teacher" | "student" | "model": [8-bit levels or null]},
   "models": {"teacher" | "student" | "model": str}
 }
-"model" entries appear only with --model PATH. Flicker: see aicam_opt.evaluate.flicker.
+"model" entries appear only with --model PATH. Flicker and its breakdown by band: see aicam_opt.evaluate.flicker. Without a clip,
+"flicker" and "flicker_by_luma" are empty objects.
 """
 from __future__ import annotations
 
@@ -61,7 +65,7 @@ def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None) -> dict:
     pairs = fivek_set(source)
     report: dict = {"data": source.description, "split": "all" if source.explicit else "eval",
-                    "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "flicker": {}}
+                    "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "flicker": {}, "flicker_by_luma": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
     for name, enhance in {"identity": lambda x: x, **enhancers}.items():
         per_pair = {}
@@ -92,8 +96,9 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
     if clips:
         frame_paths = clips[0][:max_frames] if max_frames else clips[0]
         frames = [read_photo(p).pixels for p in frame_paths]
-        report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames),
-                             **flicker_metric.clip_flicker(frames, enhancers)}
+        overall, by_luma = flicker_metric.clip_flicker(frames, enhancers)
+        report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames), **overall}
+        report["flicker_by_luma"] = by_luma
     return report
 
 
@@ -130,3 +135,17 @@ def print_report(report: dict) -> None:
         f = report["flicker"]
         vals = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if k not in ("clip", "frames"))
         console.print(f"flicker on {f['clip']} ({f['frames']} frames, 8-bit levels, lower is steadier): {vals}")
+    if report.get("flicker_by_luma"):
+        console.print(flicker_band_table(report["flicker_by_luma"]))
+
+
+def flicker_band_table(by_luma: dict) -> Table:
+    """Where the flicker comes from: one row per input-luma band."""
+    names = [k for k in by_luma if k not in ("bands", "share")]
+    table = Table(title="flicker by input-luma band (8-bit levels)")
+    for col in ("input luma", "share", *names):
+        table.add_column(col, justify="right")
+    for i, (lo, hi) in enumerate(by_luma["bands"]):
+        cells = [f"{by_luma[n][i]:.2f}" if by_luma[n][i] is not None else "-" for n in names]
+        table.add_row(f"{lo:.1f}-{hi:.1f}", f"{by_luma['share'][i]:.1%}", *cells)
+    return table

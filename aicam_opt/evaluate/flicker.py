@@ -5,35 +5,79 @@ out_t and out_{t+1} warped onto frame t by the *input's* optical flow (OpenCV Fa
 the pixels where the flow passes a forward-backward occlusion check; in 8-bit levels (x255).
 The same number for the input frames themselves is the floor set by flow error and real change;
 lower is steadier.
+
+The breakdown by input-luma band says *where* a model's flicker comes from: brightened shadows
+amplify sensor noise, while highlights pushed to white stop changing at all (a clipped pixel
+cannot flicker), so two models with the same overall figure can differ a lot band by band.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
+from skimage.color import rgb2gray
 
 from ..motion import FrameMotion, frame_motion, warp
+
+# Input-luma bands of the breakdown: shadows, darker and brighter midtones, bright, highlights.
+LUMA_BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def clip_motion(frames: Sequence[np.ndarray]) -> list[FrameMotion]:
     return [frame_motion(a, b) for a, b in zip(frames[:-1], frames[1:])]
 
 
-def flicker(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> float:
+def _pair_errors(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(per-pixel warped error in 0..1, valid mask) for every consecutive pair."""
     if len(outputs) != len(motion) + 1:
         raise ValueError("need one more output frame than motion pairs")
-    errors = []
     for (a, b), m in zip(zip(outputs[:-1], outputs[1:]), motion):
-        diff = np.abs(a - warp(b, m.flow)).mean(axis=2)
-        if m.valid.any():
-            errors.append(diff[m.valid].mean())
+        yield np.abs(a - warp(b, m.flow)).mean(axis=2), m.valid
+
+
+def flicker(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> float:
+    errors = [diff[valid].mean() for diff, valid in _pair_errors(outputs, motion) if valid.any()]
     return float(np.mean(errors) * 255.0) if errors else float("nan")
 
 
-def clip_flicker(frames: Sequence[np.ndarray], enhancers: dict[str, Callable[[np.ndarray], np.ndarray]]) -> dict[str, float]:
-    """Flicker of the input and of each enhancer's output on one clip (flow computed once)."""
+def _band_of(frame: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Index of each pixel's input-luma band (Rec. 709 luma; 1.0 falls in the last band)."""
+    return np.clip(np.searchsorted(edges, rgb2gray(frame), side="right") - 1, 0, len(edges) - 2)
+
+
+def flicker_by_luma(frames: Sequence[np.ndarray], outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion],
+                    bands: Sequence[float] = LUMA_BANDS) -> list[float | None]:
+    """Warped error (8-bit levels) pooled over all valid pixels whose *input* luma (frame t, Rec. 709)
+    falls in each band; None for a band with no valid pixel. Pooled per pixel, so the bands'
+    share-weighted mean is close to, not exactly, `flicker` (a mean of per-pair means)."""
+    edges = np.asarray(bands, dtype=np.float64)
+    sums, counts = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
+    for frame, (diff, valid) in zip(frames, _pair_errors(outputs, motion)):
+        band = _band_of(frame, edges)
+        sums += np.bincount(band[valid], weights=diff[valid], minlength=len(sums))
+        counts += np.bincount(band[valid], minlength=len(counts))
+    return [float(s / c * 255.0) if c else None for s, c in zip(sums, counts)]
+
+
+def luma_shares(frames: Sequence[np.ndarray], motion: Sequence[FrameMotion], bands: Sequence[float] = LUMA_BANDS) -> list[float]:
+    """Fraction of the measured (valid) pixels in each input-luma band."""
+    edges = np.asarray(bands, dtype=np.float64)
+    counts = np.zeros(len(edges) - 1)
+    for frame, m in zip(frames, motion):
+        band = _band_of(frame, edges)
+        counts += np.bincount(band[m.valid], minlength=len(counts))
+    return (counts / max(counts.sum(), 1)).tolist()
+
+
+def clip_flicker(frames: Sequence[np.ndarray],
+                 enhancers: dict[str, Callable[[np.ndarray], np.ndarray]]) -> tuple[dict[str, float], dict]:
+    """Flicker of the input and of each enhancer's output on one clip (flow computed once, each
+    enhancer run once), and its breakdown by input-luma band:
+    ({"input": f, name: f, ...}, {"bands": [[lo, hi], ...], "share": [...], "input": [...], name: [...]})."""
     motion = clip_motion(frames)
-    out = {"input": flicker(frames, motion)}
-    for name, enhance in enhancers.items():
-        out[name] = flicker([enhance(f) for f in frames], motion)
-    return out
+    outputs = {"input": list(frames), **{name: [enhance(f) for f in frames] for name, enhance in enhancers.items()}}
+    overall = {name: flicker(outs, motion) for name, outs in outputs.items()}
+    by_luma = {"bands": [[lo, hi] for lo, hi in zip(LUMA_BANDS[:-1], LUMA_BANDS[1:])],
+               "share": luma_shares(frames, motion),
+               **{name: flicker_by_luma(frames, outs, motion) for name, outs in outputs.items()}}
+    return overall, by_luma

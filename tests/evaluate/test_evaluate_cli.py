@@ -39,6 +39,9 @@ def test_evaluate_json_shape(small_data, tmp_path, capsys):
     assert report["fivek"]["model"]["psnr"] == pytest.approx(report["fivek"]["identity"]["psnr"], abs=0.05)
     assert set(report["fidelity"]) == {"student_vs_teacher", "model_vs_teacher"}
     assert report["flicker"]["frames"] == 4 and set(report["flicker"]) >= {"input", "teacher", "student", "model"}
+    by_luma = report["flicker_by_luma"]
+    assert set(by_luma) == {"bands", "share", "input", "teacher", "student", "model"}
+    assert all(len(by_luma[k]) == len(by_luma["bands"]) for k in by_luma)
 
 
 def test_evaluate_bad_model_is_a_clear_error(small_data, tmp_path, capsys):
