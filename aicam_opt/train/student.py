@@ -44,6 +44,10 @@ class StudentTrainConfig(Config):
     long_side: int = Field(256, ge=64)
     video_long_side: int = Field(320, ge=64)
     video_pairs_per_step: int = Field(2, ge=0)
+    # The preview's content (here a bright indoor clip) must get the teacher's look, or the student's
+    # different tone on it shows up as a different (where the teacher clips highlights, larger)
+    # frame-to-frame change: so training frames of each clip are distilled too, not only photos.
+    video_distill_stride: int = Field(10, ge=1, description="distil every n-th training frame of each clip")
     lr: float = Field(2e-3, gt=0)
     seed: int = 0
 
@@ -103,19 +107,13 @@ def camera_motion_loss(student: StudentNet, frames: torch.Tensor, rng: np.random
     return F.l1_loss(out1[:, :, oy:oy + ih, ox:ox + iw], out2[:, :, oy - dy:oy - dy + ih, ox - dx:ox - dx + iw])
 
 
-# Every 10th training frame of each clip is distilled too: the preview's content (here a bright
-# indoor clip) must get the teacher's look, or the student's different tone on it shows up as a
-# different (and, where the teacher clips highlights, larger) frame-to-frame change.
-VIDEO_DISTILL_STRIDE = 10
-
-
-def build_training_images(source: DataSource, long_side: int, seed: int) -> list[np.ndarray]:
+def build_training_images(source: DataSource, long_side: int, seed: int, video_stride: int = 10) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     photos = list(load_photos(source, "train", long_side).values())
     fivek_inputs = [x for x, _ in load_pairs(source, "train", long_side).values()]
     frames = []
     for clip in clip_frames(source, "train"):
-        for f in clip[::VIDEO_DISTILL_STRIDE]:
+        for f in clip[::video_stride]:
             pixels = read_photo(f).pixels  # short side to `long_side`: wide frames must still fit the crops
             frames.append(resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2]))))
     return fivek_inputs + photos + [degrade(p, rng) for p in photos] + frames
@@ -134,7 +132,8 @@ class DistillationData:
 def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torch.nn.Module,
                       max_video_pairs: int | None = None) -> DistillationData:
     with torch.no_grad():
-        targets = teacher_targets(teacher, build_training_images(source, cfg.long_side, cfg.seed))
+        targets = teacher_targets(teacher, build_training_images(source, cfg.long_side, cfg.seed,
+                                                                 cfg.video_distill_stride))
     use_video = cfg.video_pairs_per_step and cfg.weights.inter_frame
     frames = video_pairs(source, cfg.video_long_side, max_video_pairs) if use_video else []
     return DistillationData(targets, frames)

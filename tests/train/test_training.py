@@ -1,8 +1,9 @@
 """Training runs end to end on real photos (a few steps) and its pieces behave."""
 import numpy as np
+import pytest
 import torch
 
-from aicam_opt.data import embedded_photo
+from aicam_opt.data import clip_frames, embedded_photo
 from aicam_opt.train.batches import CropSampler
 from aicam_opt.train.degrade import degrade
 from aicam_opt.train import student as student_train
@@ -85,3 +86,17 @@ def test_student_distillation_learns_teacher_tone(monkeypatch):
     assert err_after < 0.6 * err_before
 
 
+
+
+def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source):
+    clips = clip_frames(data_source, "train")
+    if not clips:
+        pytest.skip("needs a video clip (../shared/data)")
+    monkeypatch.setattr(student_train, "load_photos", lambda *a: {})
+    monkeypatch.setattr(student_train, "load_pairs", lambda *a: {})
+    for stride in (10, 35):
+        images = student_train.build_training_images(data_source, 64, 0, stride)
+        assert len(images) == sum(len(clip[::stride]) for clip in clips)
+        assert min(images[0].shape[:2]) == 64  # short side to long_side: wide frames still fit the crops
+    with pytest.raises(ValueError, match="video_distill_stride"):
+        student_train.StudentTrainConfig(video_distill_stride=0)
