@@ -35,6 +35,17 @@ def test_both_steadier_than_the_input(report):
 
 @pytest.mark.xfail(strict=True, reason=(
     "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.72 8-bit levels vs the teacher's 2.62 "
-    "(input 3.13): both are steadier than the input, but the student is not yet as steady as the teacher."))
+    "(input 3.13): both are steadier than the input; the student's extra change is in the highlights, which the "
+    "teacher pushes to white more often (see test_student_no_less_steady_in_shadows_and_midtones)."))
 def test_student_flickers_no_more_than_teacher(report):
     assert report["flicker"]["student"] <= report["flicker"]["teacher"]
+
+
+def test_student_no_less_steady_in_shadows_and_midtones(report):
+    """Below input luma 0.6 outputs are rarely pushed to white, so this compares how each model passes the
+    same noise and motion on, without clipping hiding it."""
+    by_luma = report["flicker_by_luma"]
+    below = [i for i, (_, hi) in enumerate(by_luma["bands"]) if hi <= 0.6]
+    pooled = {name: sum(by_luma["share"][i] * by_luma[name][i] for i in below) / sum(by_luma["share"][i] for i in below)
+              for name in ("teacher", "student")}
+    assert pooled["student"] <= pooled["teacher"]
