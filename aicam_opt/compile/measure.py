@@ -3,11 +3,15 @@
 Each winner enhances the same real 12 MP photo through the host runtime (the fused TVM full-res
 kernel built for this machine + the low-res path in PyTorch, `runtime.Enhancer`); so does the
 uncompressed committed student, the reference workload of the same run. Timings vary from machine
-to machine and run to run, their ratio much less: the gate compares host_ms / reference_ms.
+to machine and run to run, their ratio much less: the gate compares `ratio`, each winner's time over
+the reference's. On a shared 2-core VM even a best-of-5 time swings by 10-15 % from run to run
+(the same winner measured 0.93x and 1.15x the reference in two runs), so the ratio is taken per
+round, against the reference timed right before it, and the median over the rounds is kept.
 """
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -23,21 +27,26 @@ PHOTO = (3000, 4000)  # (H, W): a 12 MP still
 MEASURED_FILE = "measured.json"
 
 
-def interleaved_best_ms(enhancers: dict[str, Enhancer], pixels: np.ndarray, repeats: int) -> dict[str, float]:
-    """Best time of each enhancer, the runs interleaved (A B C A B C ...) so that drift in the machine's
-    speed (frequency, other load) touches all of them alike and cancels in their ratios."""
+def interleaved_ms(enhancers: dict[str, Enhancer], pixels: np.ndarray, repeats: int) -> dict[str, list[float]]:
+    """Every round's time of each enhancer, the runs interleaved (A B C A B C ...) so that drift in the
+    machine's speed (frequency, other load) touches all of them alike and cancels in their ratios."""
     for enhancer in enhancers.values():
         enhancer.enhance(pixels)  # warm-up: kernel load, allocations
-    best = {name: float("inf") for name in enhancers}
+    times: dict[str, list[float]] = {name: [] for name in enhancers}
     for _ in range(repeats):
         for name, enhancer in enhancers.items():
             clock = time.perf_counter()
             enhancer.enhance(pixels)
-            best[name] = min(best[name], 1e3 * (time.perf_counter() - clock))
-    return best
+            times[name].append(1e3 * (time.perf_counter() - clock))
+    return times
 
 
-def measure_winners(report_dir: str | Path, repeats: int = 5) -> dict[str, Any]:
+def median_ratio(times: list[float], reference: list[float]) -> float:
+    """Median over rounds of time / the reference's time in the same round."""
+    return statistics.median(t / r for t, r in zip(times, reference))
+
+
+def measure_winners(report_dir: str | Path, repeats: int = 7) -> dict[str, Any]:
     report_dir = Path(report_dir)
     winners = json.loads((report_dir / "winners.json").read_text())["winners"]
     pixels = real_photo(*PHOTO)
@@ -46,12 +55,15 @@ def measure_winners(report_dir: str | Path, repeats: int = 5) -> dict[str, Any]:
     enhancers.update({folder: Enhancer.for_model(report_dir / folder / "student.safetensors")
                       for folder in dict.fromkeys(folders.values())})
     with torch_threads(1):  # one thread: less noise from whatever else the machine runs
-        best = interleaved_best_ms(enhancers, pixels, repeats)
+        times = interleaved_ms(enhancers, pixels, repeats)
+    best = {name: min(t) for name, t in times.items()}
     result: dict[str, Any] = {
-        "workload": f"{PHOTO[1]}x{PHOTO[0]} real photo, uint8, 1 thread, best of {repeats} interleaved runs",
+        "workload": f"{PHOTO[1]}x{PHOTO[0]} real photo, uint8, 1 thread, {repeats} interleaved rounds "
+                    "(times: best round; ratio: median of the per-round ratios)",
         "reference": "uncompressed committed student, same runtime and photo",
         "reference_ms": best["reference"],
         "host_ms": {role: best[folder] for role, folder in folders.items()},
+        "ratio": {role: median_ratio(times[folder], times["reference"]) for role, folder in folders.items()},
         "trials": {role: winners[role]["trial"] for role in folders}}
     save_json(result, report_dir / MEASURED_FILE)
     return result

@@ -6,8 +6,9 @@ What is compared (the student block and every winner role of the baseline):
 - lower is worse: student.quality.psnr.
 - speedup_vs_student.* rows are informational (verdict "info", never failing): a speedup is the
   student's latency over the winner's, both already gated, and a faster student alone would lower it.
-- measured host timings are compared only as host_ms / reference_ms of the same run, so a slower or
-  busier machine (which slows the reference workload too) cancels out. A role measured in the
+- measured host timings are compared only relative to the reference workload timed in the same run
+  (the median per-round ratio, or best over best in older summaries), so a slower or busier machine
+  (which slows the reference workload too) cancels out. A role measured in the
   baseline and found now but not measured is "missing"; without a measured block on either side the
   rows are "skipped (no measurement)".
 - a role found in the baseline but not now is a regression ("missing"); a role found now but not in
@@ -169,7 +170,10 @@ def _role_rows(base: Summary, cur: Summary, tols: Tolerances) -> list[Row]:
 
 
 def normalised(measured: Measured) -> dict[str, float]:
-    """Host timings divided by the reference workload timed in the same run (machine speed cancels)."""
+    """Host timings relative to the reference workload timed in the same run (machine speed cancels):
+    the median per-round ratio when the run recorded it, else best time over best time."""
+    if measured.ratio is not None:
+        return {role: measured.ratio[role] for role in measured.host_ms if role in measured.ratio}
     return {role: ms / measured.reference_ms for role, ms in measured.host_ms.items()}
 
 

@@ -57,6 +57,8 @@ class Winner(Figures):
 class Measured(_Block):
     reference_ms: float = Field(gt=0)
     host_ms: dict[str, Annotated[float, Field(gt=0)]]
+    # median per-round host_ms / reference_ms; absent in summaries written before it existed
+    ratio: dict[str, Annotated[float, Field(gt=0)]] | None = None
 
 
 class Summary(_Block):

@@ -39,9 +39,13 @@ def _measured_for(measured: dict | None, winners_doc: dict) -> dict | None:
     if not measured or "reference_ms" not in measured:
         return None
     trials = {r: w["trial"] for r, w in winners_doc["winners"].items() if w is not None}
-    host = {r: ms for r, ms in measured.get("host_ms", {}).items()
-            if r in trials and measured.get("trials", {}).get(r) == trials[r]}
-    return {"reference_ms": measured["reference_ms"], "host_ms": host, "workload": measured.get("workload")}
+    current = lambda r: r in trials and measured.get("trials", {}).get(r) == trials[r]  # noqa: E731
+    out = {"reference_ms": measured["reference_ms"],
+           "host_ms": {r: ms for r, ms in measured.get("host_ms", {}).items() if current(r)},
+           "workload": measured.get("workload")}
+    if "ratio" in measured:
+        out["ratio"] = {r: v for r, v in measured["ratio"].items() if current(r)}
+    return out
 
 
 def trial_counts(study: optuna.Study) -> dict[str, int]:

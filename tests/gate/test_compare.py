@@ -215,3 +215,18 @@ def test_target_mismatch_is_refused(pair, write_json):
     current["target"] = "host"
     with pytest.raises(AicamError, match="target mismatch"):
         load_pair(write_json("base.json", baseline), write_json("cur.json", current))
+
+
+def test_measured_ratio_is_preferred_to_best_times(pair, tolerances):
+    """A run that records per-round ratios is judged on them: one slow round (a best time that got unlucky)
+    does not fail the gate, a winner that is slower in every round does."""
+    baseline, current = pair
+    for doc in pair:
+        measured = doc["measured"]
+        measured["ratio"] = {role: ms / measured["reference_ms"] for role, ms in measured["host_ms"].items()}
+    current["measured"]["host_ms"] = {role: ms * 1.5 for role, ms in current["measured"]["host_ms"].items()}
+    result = run(baseline, current, tolerances)
+    assert verdict(result, "measured.fastest_within_0.3db.host_ms/reference_ms") == "ok"
+    current["measured"]["ratio"]["fastest_within_0.3db"] *= 1.5
+    result = run(baseline, current, tolerances)
+    assert [r.name for r in result.failures] == ["measured.fastest_within_0.3db.host_ms/reference_ms"]

@@ -115,7 +115,9 @@ def test_host_timings_reach_the_summary_for_the_current_winners_only(written):
     assert cli(["report", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["measured"]["host_ms"] == measured["host_ms"]
+    assert summary["measured"]["ratio"] == measured["ratio"] and set(measured["ratio"]) == set(measured["host_ms"])
     stale = {**measured, "trials": {role: 99 for role in measured["trials"]}}  # timings of other candidates
     (out / MEASURED_FILE).write_text(json.dumps(stale))
     assert cli(["report", str(out)]) == 0
-    assert json.loads((out / "summary.json").read_text())["measured"]["host_ms"] == {}
+    stale_summary = json.loads((out / "summary.json").read_text())["measured"]
+    assert stale_summary["host_ms"] == {} and stale_summary["ratio"] == {}
