@@ -40,32 +40,28 @@ def flicker(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> flo
     return float(np.mean(errors) * 255.0) if errors else float("nan")
 
 
-def _band_of(frame: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Index of each pixel's input-luma band (Rec. 709 luma; 1.0 falls in the last band)."""
-    return np.clip(np.searchsorted(edges, rgb2gray(frame), side="right") - 1, 0, len(edges) - 2)
+def luma_bands(frames: Sequence[np.ndarray], bands: Sequence[float] = LUMA_BANDS) -> list[np.ndarray]:
+    """Index of each pixel's input-luma band (Rec. 709 luma; 1.0 falls in the last band), per frame."""
+    edges = np.asarray(bands, dtype=np.float64)
+    return [np.clip(np.searchsorted(edges, rgb2gray(f), side="right") - 1, 0, len(edges) - 2) for f in frames]
 
 
-def flicker_by_luma(frames: Sequence[np.ndarray], outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion],
-                    bands: Sequence[float] = LUMA_BANDS) -> list[float | None]:
-    """Warped error (8-bit levels) pooled over all valid pixels whose *input* luma (frame t, Rec. 709)
+def flicker_by_luma(band_maps: Sequence[np.ndarray], outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion],
+                    n_bands: int = len(LUMA_BANDS) - 1) -> list[float | None]:
+    """Warped error (8-bit levels) pooled over all valid pixels whose input luma (frame t, `luma_bands`)
     falls in each band; None for a band with no valid pixel. Pooled per pixel, so the bands'
     share-weighted mean is close to, not exactly, `flicker` (a mean of per-pair means)."""
-    edges = np.asarray(bands, dtype=np.float64)
-    sums, counts = np.zeros(len(edges) - 1), np.zeros(len(edges) - 1)
-    for frame, (diff, valid) in zip(frames, _pair_errors(outputs, motion)):
-        band = _band_of(frame, edges)
-        sums += np.bincount(band[valid], weights=diff[valid], minlength=len(sums))
-        counts += np.bincount(band[valid], minlength=len(counts))
+    sums, counts = np.zeros(n_bands), np.zeros(n_bands)
+    for band, (diff, valid) in zip(band_maps, _pair_errors(outputs, motion)):
+        sums += np.bincount(band[valid], weights=diff[valid], minlength=n_bands)
+        counts += np.bincount(band[valid], minlength=n_bands)
     return [float(s / c * 255.0) if c else None for s, c in zip(sums, counts)]
 
 
-def luma_shares(frames: Sequence[np.ndarray], motion: Sequence[FrameMotion], bands: Sequence[float] = LUMA_BANDS) -> list[float]:
+def luma_shares(band_maps: Sequence[np.ndarray], motion: Sequence[FrameMotion],
+                n_bands: int = len(LUMA_BANDS) - 1) -> list[float]:
     """Fraction of the measured (valid) pixels in each input-luma band."""
-    edges = np.asarray(bands, dtype=np.float64)
-    counts = np.zeros(len(edges) - 1)
-    for frame, m in zip(frames, motion):
-        band = _band_of(frame, edges)
-        counts += np.bincount(band[m.valid], minlength=len(counts))
+    counts = sum(np.bincount(band[m.valid], minlength=n_bands) for band, m in zip(band_maps, motion))
     return (counts / max(counts.sum(), 1)).tolist()
 
 
@@ -77,7 +73,8 @@ def clip_flicker(frames: Sequence[np.ndarray],
     motion = clip_motion(frames)
     outputs = {"input": list(frames), **{name: [enhance(f) for f in frames] for name, enhance in enhancers.items()}}
     overall = {name: flicker(outs, motion) for name, outs in outputs.items()}
+    band_maps = luma_bands(frames[:-1])  # each pair is binned by its first frame
     by_luma = {"bands": [[lo, hi] for lo, hi in zip(LUMA_BANDS[:-1], LUMA_BANDS[1:])],
-               "share": luma_shares(frames, motion),
-               **{name: flicker_by_luma(frames, outs, motion) for name, outs in outputs.items()}}
+               "share": luma_shares(band_maps, motion),
+               **{name: flicker_by_luma(band_maps, outs, motion) for name, outs in outputs.items()}}
     return overall, by_luma

@@ -39,12 +39,12 @@ def _measured_for(measured: dict | None, winners_doc: dict) -> dict | None:
     if not measured or "reference_ms" not in measured:
         return None
     trials = {r: w["trial"] for r, w in winners_doc["winners"].items() if w is not None}
-    current = lambda r: r in trials and measured.get("trials", {}).get(r) == trials[r]  # noqa: E731
+    current = {r for r in trials if measured.get("trials", {}).get(r) == trials[r]}
     out = {"reference_ms": measured["reference_ms"],
-           "host_ms": {r: ms for r, ms in measured.get("host_ms", {}).items() if current(r)},
+           "host_ms": {r: ms for r, ms in measured.get("host_ms", {}).items() if r in current},
            "workload": measured.get("workload")}
     if "ratio" in measured:
-        out["ratio"] = {r: v for r, v in measured["ratio"].items() if current(r)}
+        out["ratio"] = {r: v for r, v in measured["ratio"].items() if r in current}
     return out
 
 

@@ -107,7 +107,7 @@ def camera_motion_loss(student: StudentNet, frames: torch.Tensor, rng: np.random
     return F.l1_loss(out1[:, :, oy:oy + ih, ox:ox + iw], out2[:, :, oy - dy:oy - dy + ih, ox - dx:ox - dx + iw])
 
 
-def build_training_images(source: DataSource, long_side: int, seed: int, video_stride: int = 10) -> list[np.ndarray]:
+def build_training_images(source: DataSource, long_side: int, seed: int, video_stride: int) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     photos = list(load_photos(source, "train", long_side).values())
     fivek_inputs = [x for x, _ in load_pairs(source, "train", long_side).values()]
