@@ -96,12 +96,14 @@ def warp_tensor(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(img, torch.stack([x, y], dim=-1), mode="bilinear", padding_mode="border", align_corners=True)
 
 
-def inter_frame_loss(out_t: torch.Tensor, out_next: torch.Tensor, in_t: torch.Tensor, in_next: torch.Tensor,
+def inter_frame_loss(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torch.Tensor, ref_next: torch.Tensor,
                      flow: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Inter-frame similarity: between consecutive frames the output may change only as much as
-    the input does. Both frames are aligned by the input's optical flow; occluded pixels are
-    masked. Without it, per-frame grid predictions jitter and the preview flickers."""
+    """Inter-frame similarity: between consecutive frames the output may change only as much as a
+    reference does: the teacher's outputs on the same two frames in distillation (where the teacher
+    clips a highlight, its output does not change at all), or the input frames themselves. Both
+    frames are aligned by the input's optical flow; occluded pixels are masked. Without it, per-frame
+    grid predictions jitter and the preview flickers."""
     d_out = out_t - warp_tensor(out_next, flow)
-    d_in = in_t - warp_tensor(in_next, flow)
+    d_ref = ref_t - warp_tensor(ref_next, flow)
     mask = valid.unsqueeze(1).to(out_t.dtype)
-    return ((d_out - d_in).abs() * mask).sum() / (mask.sum() * out_t.shape[1]).clamp_min(1.0)
+    return ((d_out - d_ref).abs() * mask).sum() / (mask.sum() * out_t.shape[1]).clamp_min(1.0)

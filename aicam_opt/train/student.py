@@ -3,12 +3,14 @@
 Targets: the teacher's output on the training photos (FiveK training inputs, Kodak/CBSD training
 photos and degraded copies of them), computed once. Losses: L1 + SSIM reconstruction of the
 teacher's output, plus the inter-frame similarity loss on (a) real consecutive frames of the
-training part of the video clip (flow-aligned, occlusion-masked) and (b) simulated camera motion:
-two overlapping crops of a photo, whose shared pixels must be enhanced identically.
+training part of the video clip (flow-aligned, occlusion-masked; the student's frame-to-frame
+change must match the teacher's on the same frames) and (b) simulated camera motion: two
+overlapping crops of a photo, whose shared pixels must be enhanced identically.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import time
 
@@ -31,7 +33,9 @@ from .degrade import degrade
 class StudentLossWeights(Config):
     l1: float = Field(1.0, ge=0)
     ssim: float = Field(0.2, ge=0)
-    inter_frame: float = Field(1.0, ge=0, description="real consecutive frames")
+    # 3, not 1: with the teacher as the inter-frame reference, flicker falls from weight 1 to 3 and
+    # plateaus above it (README, "Measured quality").
+    inter_frame: float = Field(3.0, ge=0, description="real consecutive frames")
     camera_motion: float = Field(0.5, ge=0, description="simulated camera motion on photos")
 
 
@@ -48,6 +52,11 @@ class StudentTrainConfig(Config):
     # different tone on it shows up as a different (where the teacher clips highlights, larger)
     # frame-to-frame change: so training frames of each clip are distilled too, not only photos.
     video_distill_stride: int = Field(10, ge=1, description="distil every n-th training frame of each clip")
+    # The student's output should change between frames as the teacher's does, not as the input does:
+    # where the teacher clips a highlight its output stays put however much the input moves, and an
+    # input reference would train the student to pass that change on (measured: more flicker there).
+    inter_frame_reference: Literal["input", "teacher"] = Field(
+        "teacher", description="whose frame-to-frame change the student's must match on real frames")
     lr: float = Field(2e-3, gt=0)
     seed: int = 0
 
@@ -83,12 +92,13 @@ def _to_tensor(arr: np.ndarray) -> torch.Tensor:
 def sample_video_batch(pairs, n: int, crop: int, rng: np.random.Generator):
     picks = [pairs[i] for i in rng.integers(0, len(pairs), size=n)]
     items = []
-    for a, b, fl, valid in picks:
+    for a, b, fl, valid, ref_a, ref_b in picks:
         h, w = a.shape[:2]
         c = min(crop, h, w)
         top, left = rng.integers(0, h - c + 1), rng.integers(0, w - c + 1)
         sl = (slice(top, top + c), slice(left, left + c))
-        items.append((_to_tensor(a[sl]), _to_tensor(b[sl]), torch.from_numpy(fl[sl])[None], torch.from_numpy(valid[sl])[None]))
+        items.append((_to_tensor(a[sl]), _to_tensor(b[sl]), torch.from_numpy(fl[sl])[None], torch.from_numpy(valid[sl])[None],
+                      _to_tensor(ref_a[sl]), _to_tensor(ref_b[sl])))
     return [torch.cat(t) for t in zip(*items)]
 
 
@@ -126,7 +136,9 @@ class DistillationData:
     than a short recovery, so a search prepares it once and passes it to every trial."""
 
     targets: list[tuple[np.ndarray, np.ndarray]]
-    frames: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    # (frame_t, frame_t+1, flow, valid, reference_t, reference_t+1): the reference pair is what the
+    # student's frame-to-frame change must follow (the teacher's outputs, or the frames themselves).
+    frames: list[tuple[np.ndarray, ...]]
 
 
 def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torch.nn.Module,
@@ -136,6 +148,10 @@ def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torc
                                                                  cfg.video_distill_stride))
     use_video = cfg.video_pairs_per_step and cfg.weights.inter_frame
     frames = video_pairs(source, cfg.video_long_side, max_video_pairs) if use_video else []
+    if cfg.inter_frame_reference == "teacher":
+        frames = [(a, b, fl, valid, *(out for _, out in teacher_targets(teacher, [a, b]))) for a, b, fl, valid in frames]
+    else:
+        frames = [(a, b, fl, valid, a, b) for a, b, fl, valid in frames]
     return DistillationData(targets, frames)
 
 
@@ -168,8 +184,8 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
             if w.camera_motion:
                 terms["camera_motion"] = camera_motion_loss(student, x, rng)
             if frames:
-                a, b, fl, valid = sample_video_batch(frames, cfg.video_pairs_per_step, cfg.crop, rng)
-                terms["inter_frame"] = losses.inter_frame_loss(student(a), student(b), a, b, fl, valid)
+                a, b, fl, valid, ref_a, ref_b = sample_video_batch(frames, cfg.video_pairs_per_step, cfg.crop, rng)
+                terms["inter_frame"] = losses.inter_frame_loss(student(a), student(b), ref_a, ref_b, fl, valid)
             loss = sum(getattr(w, k) * v for k, v in terms.items())
             opt.zero_grad()
             loss.backward()

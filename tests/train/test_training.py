@@ -88,6 +88,31 @@ def test_student_distillation_learns_teacher_tone(monkeypatch):
 
 
 
+def test_inter_frame_loss_follows_the_teachers_frame_change(monkeypatch):
+    """Where the teacher clips, its output does not change between frames however much the input does:
+    with the teacher as reference the (near-identity) fresh student is penalised for passing the input's
+    change on; with the input as reference it is not."""
+    photo = embedded_photo("coffee")[::4, ::4]
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 0.05, photo.shape), 0, 1).astype(np.float32)
+    still = (np.zeros(photo.shape[:2] + (2,), np.float32), np.ones(photo.shape[:2], bool))
+    monkeypatch.setattr(student_train, "build_training_images", lambda *a: [photo])
+    monkeypatch.setattr(student_train, "video_pairs", lambda *a: [(photo, noisy, *still)])
+
+    class WhiteOut(torch.nn.Module):  # clips everything: no frame-to-frame change at all
+        def forward(self, x):
+            return torch.ones_like(x)
+
+    first_term = {}
+    for reference in ("input", "teacher"):
+        cfg = student_train.StudentTrainConfig(steps=1, batch=1, crop=64, inter_frame_reference=reference)
+        data = student_train.distillation_data(None, cfg, WhiteOut())
+        # the reference pair rides along with each frame pair: the teacher's outputs or the frames themselves
+        assert np.all(data.frames[0][4] == 1.0) if reference == "teacher" else data.frames[0][4] is photo
+        _, info = student_train.train_student(None, cfg, show_progress=False, teacher=WhiteOut(), data=data)
+        first_term[reference] = info["history"][0]["inter_frame"]
+    assert first_term["input"] < 0.01 < first_term["teacher"]
+
+
 def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source):
     clips = clip_frames(data_source, "train")
     if not clips:
