@@ -34,18 +34,28 @@ def test_both_steadier_than_the_input(report):
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.72 8-bit levels vs the teacher's 2.62 "
-    "(input 3.13): both are steadier than the input; the student's extra change is in the highlights, which the "
-    "teacher pushes to white more often (see test_student_no_less_steady_in_shadows_and_midtones)."))
+    "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.67 8-bit levels vs the teacher's 2.62 "
+    "(input 3.13): both are steadier than the input; the student's extra change is in input luma 0.6-0.8 (2.77 vs "
+    "2.66) and, less, in the highlights the teacher pushes to white (0.32 vs 0.28)."))
 def test_student_flickers_no_more_than_teacher(report):
     assert report["flicker"]["student"] <= report["flicker"]["teacher"]
 
 
-def test_student_no_less_steady_in_shadows_and_midtones(report):
+def test_student_as_steady_as_teacher_in_shadows_and_midtones(report):
     """Below input luma 0.6 outputs are rarely pushed to white, so this compares how each model passes the
-    same noise and motion on, without clipping hiding it."""
+    same noise and motion on, without clipping hiding it. The student is trained to change from frame to
+    frame as the teacher does, so here the two match: within 1 %."""
     by_luma = report["flicker_by_luma"]
     below = [i for i, (_, hi) in enumerate(by_luma["bands"]) if hi <= 0.6]
     pooled = {name: sum(by_luma["share"][i] * by_luma[name][i] for i in below) / sum(by_luma["share"][i] for i in below)
               for name in ("teacher", "student")}
-    assert pooled["student"] <= pooled["teacher"]
+    assert pooled["student"] <= 1.01 * pooled["teacher"]
+
+
+def test_student_follows_teachers_clipping_in_highlights(report):
+    """Above input luma 0.8 the teacher pushes most pixels to white and its output barely changes (0.28 levels vs
+    the input's 2.29). A student that passed the input's frame change on there flickered 0.40; trained to follow
+    the teacher's change it stays within 0.05 levels of it."""
+    by_luma = report["flicker_by_luma"]
+    top = [i for i, (lo, _) in enumerate(by_luma["bands"]) if lo >= 0.8]
+    assert top and all(by_luma["student"][i] <= by_luma["teacher"][i] + 0.05 for i in top)
