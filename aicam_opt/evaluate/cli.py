@@ -10,7 +10,10 @@ JSON shape (stable; keys are only ever added):
                                                    "per_pair": {name: {psnr, ssim, deltae}}}
   },
   "fidelity": {"student_vs_teacher" | "model_vs_teacher": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
-  "flicker": {"clip": str, "frames": int, "input" | "teacher" | "student" | "model": 8-bit levels},
+  "scale_consistency": {"teacher" | "student" | "model": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
+                                     # preview (half size) vs capture (full size, downscaled): see .scale
+  "flicker": {"clip": str, "frames": int, "size": [h, w],  # size: the frames as measured (--clip-long-side)
+              "input" | "teacher" | "student" | "model": 8-bit levels},
   "flicker_by_luma": {"bands": [[lo, hi]],  # input-luma bands (0..1, Rec. 709)
                       "share": [0..1],      # fraction of the measured pixels in each band
                       "input" | "teacher" | "student" | "model": [8-bit levels or null]},
@@ -31,12 +34,14 @@ from rich.table import Table
 
 from ..config import save_json
 from ..data import DataSource, clip_frames, load_pairs, load_photos, resolve
-from ..images import read_photo
+from ..errors import AicamError
+from ..images import read_photo, resize_long_side
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
 from ..train.degrade import degrade
 from . import flicker as flicker_metric
 from .quality import all_metrics, delta_e, mean_metrics, psnr
+from .scale import scale_consistency
 
 Enhancer = Callable[[np.ndarray], np.ndarray]
 EMBEDDED_DEGRADE_SEED = 1234
@@ -47,6 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", help="also evaluate this model: teacher, student or a checkpoint path")
     p.add_argument("--data", help="data folder; given explicitly, every pair and clip in it is evaluated")
     p.add_argument("--max-frames", type=int, default=None, help="limit the clip length used for flicker")
+    p.add_argument("--clip-long-side", type=int, default=None,
+                   help="measure flicker on the clip downscaled to this long side (a smaller preview); default: as stored")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
     p.add_argument("--out", help="also write the JSON report to this file (atomically)")
     p.set_defaults(func=run)
@@ -62,10 +69,14 @@ def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return {name: (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
 
 
-def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None) -> dict:
+def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None,
+             clip_long_side: int | None = None) -> dict:
+    if clip_long_side is not None and clip_long_side < 64:
+        raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
     report: dict = {"data": source.description, "split": "all" if source.explicit else "eval",
-                    "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "flicker": {}, "flicker_by_luma": {}}
+                    "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "scale_consistency": {}, "flicker": {},
+                    "flicker_by_luma": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
     for name, enhance in {"identity": lambda x: x, **enhancers}.items():
         per_pair = {}
@@ -76,19 +87,17 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
             per_pair[pair_name] = all_metrics(out, y)
         report["fivek"][name] = {**mean_metrics(list(per_pair.values())), "per_pair": per_pair}
 
-    others = [name for name in enhancers if name != "teacher"]
-    if "teacher" in enhancers and others:
-        photos = {n: x for n, (x, _) in pairs.items()}
-        photos.update(load_photos(source, "all" if source.explicit else "eval", long_side=768))
-        # FiveK outputs were computed above: reuse them, run only the photos not yet enhanced
-        run_all = lambda name: {n: outputs[name][n] if n in outputs[name] else enhancers[name](x)  # noqa: E731
-                                for n, x in photos.items()}
-        teacher_out = run_all("teacher")
-        for name in others:
-            outs = run_all(name)
+    photos = {n: x for n, (x, _) in pairs.items()}
+    photos.update(load_photos(source, "all" if source.explicit else "eval", long_side=768))
+    # FiveK outputs were computed above: reuse them, run only the photos not yet enhanced
+    full = {name: {n: outputs[name][n] if n in outputs[name] else enhance(x) for n, x in photos.items()}
+            for name, enhance in enhancers.items()}
+    for name in enhancers:
+        report["scale_consistency"][name] = scale_consistency(enhancers[name], photos, full[name])
+        if name != "teacher" and "teacher" in enhancers:
             report["fidelity"][f"{name}_vs_teacher"] = {
-                "psnr": float(np.mean([psnr(outs[n], teacher_out[n]) for n in photos])),
-                "deltae": float(np.mean([delta_e(outs[n], teacher_out[n]) for n in photos])),
+                "psnr": float(np.mean([psnr(full[name][n], full["teacher"][n]) for n in photos])),
+                "deltae": float(np.mean([delta_e(full[name][n], full["teacher"][n]) for n in photos])),
                 "images": len(photos),
             }
 
@@ -96,8 +105,11 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
     if clips:
         frame_paths = clips[0][:max_frames] if max_frames else clips[0]
         frames = [read_photo(p).pixels for p in frame_paths]
+        if clip_long_side:
+            frames = [resize_long_side(f, clip_long_side) for f in frames]
         overall, by_luma = flicker_metric.clip_flicker(frames, enhancers)
-        report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames), **overall}
+        report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames),
+                             "size": list(frames[0].shape[:2]), **overall}
         report["flicker_by_luma"] = by_luma
     return report
 
@@ -109,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         names["model"] = args.model
     models = {role: resolve_model(spec) for role, spec in names.items()}
     enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in models.items()}
-    report = evaluate(source, enhancers, args.max_frames)
+    report = evaluate(source, enhancers, args.max_frames, args.clip_long_side)
     report["models"] = names
     if args.out:
         save_json(report, args.out)
@@ -131,10 +143,14 @@ def print_report(report: dict) -> None:
     console.print(table)
     for name, m in report["fidelity"].items():
         console.print(f"{name}: PSNR {m['psnr']:.2f} dB, ΔE2000 {m['deltae']:.2f} over {m['images']} images")
+    for name, m in report.get("scale_consistency", {}).items():
+        console.print(f"{name} preview vs capture (half size vs full size downscaled): PSNR {m['psnr']:.2f} dB, "
+                      f"ΔE2000 {m['deltae']:.2f} over {m['images']} images")
     if report["flicker"]:
         f = report["flicker"]
-        vals = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if k not in ("clip", "frames"))
-        console.print(f"flicker on {f['clip']} ({f['frames']} frames, 8-bit levels, lower is steadier): {vals}")
+        vals = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if k not in ("clip", "frames", "size"))
+        size = "x".join(str(v) for v in reversed(f.get("size", [])))
+        console.print(f"flicker on {f['clip']} ({f['frames']} frames {size}, 8-bit levels, lower is steadier): {vals}")
     if report.get("flicker_by_luma"):
         console.print(flicker_band_table(report["flicker_by_luma"]))
 

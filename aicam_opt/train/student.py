@@ -52,6 +52,11 @@ class StudentTrainConfig(Config):
     # different tone on it shows up as a different (where the teacher clips highlights, larger)
     # frame-to-frame change: so training frames of each clip are distilled too, not only photos.
     video_distill_stride: int = Field(10, ge=1, description="distil every n-th training frame of each clip")
+    # The teacher's look depends on the resolution it runs at (a fixed receptive field), the student's
+    # does not: distilled at the photos' scale, the student matches the teacher's frame-to-frame change
+    # at that scale better than at the clip's own (README, "Measured quality").
+    video_distill_scale: Literal["photo", "native"] = Field(
+        "photo", description="distilled clip frames: short side resized to long_side, or at the clip's own size")
     # The student's output should change between frames as the teacher's does, not as the input does:
     # where the teacher clips a highlight its output stays put however much the input moves, and an
     # input reference would train the student to pass that change on (measured: more flicker there).
@@ -117,7 +122,8 @@ def camera_motion_loss(student: StudentNet, frames: torch.Tensor, rng: np.random
     return F.l1_loss(out1[:, :, oy:oy + ih, ox:ox + iw], out2[:, :, oy - dy:oy - dy + ih, ox - dx:ox - dx + iw])
 
 
-def build_training_images(source: DataSource, long_side: int, seed: int, video_stride: int) -> list[np.ndarray]:
+def build_training_images(source: DataSource, long_side: int, seed: int, video_stride: int,
+                          video_scale: Literal["photo", "native"] = "photo") -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     photos = list(load_photos(source, "train", long_side).values())
     fivek_inputs = [x for x, _ in load_pairs(source, "train", long_side).values()]
@@ -125,7 +131,9 @@ def build_training_images(source: DataSource, long_side: int, seed: int, video_s
     for clip in clip_frames(source, "train"):
         for f in clip[::video_stride]:
             pixels = read_photo(f).pixels  # short side to `long_side`: wide frames must still fit the crops
-            frames.append(resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2]))))
+            if video_scale == "photo":
+                pixels = resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2])))
+            frames.append(pixels)
     return fivek_inputs + photos + [degrade(p, rng) for p in photos] + frames
 
 
@@ -145,7 +153,7 @@ def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torc
                       max_video_pairs: int | None = None) -> DistillationData:
     with torch.no_grad():
         targets = teacher_targets(teacher, build_training_images(source, cfg.long_side, cfg.seed,
-                                                                 cfg.video_distill_stride))
+                                                                 cfg.video_distill_stride, cfg.video_distill_scale))
     use_video = cfg.video_pairs_per_step and cfg.weights.inter_frame
     frames = video_pairs(source, cfg.video_long_side, max_video_pairs) if use_video else []
     if cfg.inter_frame_reference == "teacher":

@@ -36,9 +36,18 @@ def test_both_steadier_than_the_input(report):
 @pytest.mark.xfail(strict=True, reason=(
     "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.67 8-bit levels vs the teacher's 2.62 "
     "(input 3.13): both are steadier than the input; the student's extra change is in input luma 0.6-0.8 (2.77 vs "
-    "2.66) and, less, in the highlights the teacher pushes to white (0.32 vs 0.28)."))
+    "2.66) and, less, in the highlights the teacher pushes to white (0.32 vs 0.28). The teacher's response changes "
+    "with resolution and the student's does not: measured at 320x180 the gap is 0.7 %, at 960x540 2.1 % (README)."))
 def test_student_flickers_no_more_than_teacher(report):
     assert report["flicker"]["student"] <= report["flicker"]["teacher"]
+
+
+def test_student_keeps_its_look_across_sizes(report):
+    """The preview (half size) looks like the capture downscaled: the grid-sliced student more so than the
+    teacher, whose fixed pixel receptive field sees different context at each size (47.85 vs 44.77 dB)."""
+    scale = report["scale_consistency"]
+    assert scale["student"]["psnr"] > scale["teacher"]["psnr"] + 1.0
+    assert scale["student"]["deltae"] < 0.5
 
 
 def test_student_as_steady_as_teacher_in_shadows_and_midtones(report):

@@ -29,7 +29,8 @@ def test_evaluate_json_shape(small_data, tmp_path, capsys):
     other = tmp_path / "candidate.safetensors"
     checkpoints.save_checkpoint(StudentNet().eval(), "student", other)  # an untrained (identity) student
     out = tmp_path / "report.json"
-    assert main(["evaluate", "--data", str(small_data), "--model", str(other), "--json", "--out", str(out)]) == 0
+    assert main(["evaluate", "--data", str(small_data), "--model", str(other), "--json", "--out", str(out),
+                 "--clip-long-side", "480"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report == json.loads(out.read_text())
     assert report["split"] == "all" and report["fivek"]["pairs"] == ["a4521", "a4576"]
@@ -38,6 +39,9 @@ def test_evaluate_json_shape(small_data, tmp_path, capsys):
     # The identity-initialised candidate is the identity: same numbers.
     assert report["fivek"]["model"]["psnr"] == pytest.approx(report["fivek"]["identity"]["psnr"], abs=0.05)
     assert set(report["fidelity"]) == {"student_vs_teacher", "model_vs_teacher"}
+    assert set(report["scale_consistency"]) == {"teacher", "student", "model"}
+    assert all(m["images"] == 2 and m["psnr"] > 20 for m in report["scale_consistency"].values())
+    assert report["flicker"]["size"] == [270, 480]  # the 960x540 clip measured as a smaller preview
     assert report["flicker"]["frames"] == 4 and set(report["flicker"]) >= {"input", "teacher", "student", "model"}
     by_luma = report["flicker_by_luma"]
     assert set(by_luma) == {"bands", "share", "input", "teacher", "student", "model"}
@@ -49,3 +53,8 @@ def test_evaluate_bad_model_is_a_clear_error(small_data, tmp_path, capsys):
     bad.write_bytes(b"not a checkpoint")
     assert main(["evaluate", "--data", str(small_data), "--model", str(bad)]) == 2
     assert "broken.safetensors: not a readable safetensors checkpoint" in capsys.readouterr().err
+
+
+def test_evaluate_rejects_a_tiny_clip_size(small_data, capsys):
+    assert main(["evaluate", "--data", str(small_data), "--clip-long-side", "8"]) == 2
+    assert "--clip-long-side 8: too small" in capsys.readouterr().err

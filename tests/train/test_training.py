@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from aicam_opt.data import clip_frames, embedded_photo
+from aicam_opt.images import read_photo
 from aicam_opt.train.batches import CropSampler
 from aicam_opt.train.degrade import degrade
 from aicam_opt.train import student as student_train
@@ -123,5 +124,7 @@ def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source):
         images = student_train.build_training_images(data_source, 64, 0, stride)
         assert len(images) == sum(len(clip[::stride]) for clip in clips)
         assert min(images[0].shape[:2]) == 64  # short side to long_side: wide frames still fit the crops
+    native = student_train.build_training_images(data_source, 64, 0, 35, video_scale="native")
+    assert native[0].shape == read_photo(clips[0][0]).pixels.shape  # the clip's own (preview) size
     with pytest.raises(ValueError, match="video_distill_stride"):
         student_train.StudentTrainConfig(video_distill_stride=0)
