@@ -40,7 +40,7 @@ from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
 from ..train.degrade import degrade
 from . import flicker as flicker_metric
-from .quality import all_metrics, delta_e, mean_metrics, psnr
+from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
 
 Enhancer = Callable[[np.ndarray], np.ndarray]
@@ -95,11 +95,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
     for name in enhancers:
         report["scale_consistency"][name] = scale_consistency(enhancers[name], photos, full[name])
         if name != "teacher" and "teacher" in enhancers:
-            report["fidelity"][f"{name}_vs_teacher"] = {
-                "psnr": float(np.mean([psnr(full[name][n], full["teacher"][n]) for n in photos])),
-                "deltae": float(np.mean([delta_e(full[name][n], full["teacher"][n]) for n in photos])),
-                "images": len(photos),
-            }
+            report["fidelity"][f"{name}_vs_teacher"] = mean_difference(full[name], full["teacher"])
 
     clips = clip_frames(source, "all" if source.explicit else "eval")
     if clips:

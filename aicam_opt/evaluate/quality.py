@@ -35,5 +35,12 @@ def all_metrics(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return {"psnr": psnr(output, reference), "ssim": ssim(output, reference), "deltae": delta_e(output, reference)}
 
 
+def mean_difference(outputs: dict[str, np.ndarray], references: dict[str, np.ndarray]) -> dict[str, float]:
+    """Mean PSNR / ΔE2000 of each output against the reference of the same name, and how many images."""
+    return {"psnr": float(np.mean([psnr(outputs[n], references[n]) for n in references])),
+            "deltae": float(np.mean([delta_e(outputs[n], references[n]) for n in references])),
+            "images": len(references)}
+
+
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}

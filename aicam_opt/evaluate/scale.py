@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..images import resize_long_side
-from .quality import delta_e, psnr
+from .quality import mean_difference
 
 
 def half_size(image: np.ndarray) -> np.ndarray:
@@ -27,7 +27,4 @@ def scale_consistency(enhance: Callable[[np.ndarray], np.ndarray], photos: dict[
     """Mean PSNR / ΔE2000 of enhance(half-size photo) against half-size(enhance(photo)) over `photos`;
     `full_outputs` are the model's outputs on the full-size photos (computed once by the caller)."""
     preview = {n: enhance(half_size(x)) for n, x in photos.items()}
-    capture = {n: half_size(full_outputs[n]) for n in photos}
-    return {"psnr": float(np.mean([psnr(preview[n], capture[n]) for n in photos])),
-            "deltae": float(np.mean([delta_e(preview[n], capture[n]) for n in photos])),
-            "images": len(photos)}
+    return mean_difference(preview, {n: half_size(full_outputs[n]) for n in photos})

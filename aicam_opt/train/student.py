@@ -130,8 +130,8 @@ def build_training_images(source: DataSource, long_side: int, seed: int, video_s
     frames = []
     for clip in clip_frames(source, "train"):
         for f in clip[::video_stride]:
-            pixels = read_photo(f).pixels  # short side to `long_side`: wide frames must still fit the crops
-            if video_scale == "photo":
+            pixels = read_photo(f).pixels
+            if video_scale == "photo":  # short side to `long_side`: wide frames must still fit the crops
                 pixels = resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2])))
             frames.append(pixels)
     return fivek_inputs + photos + [degrade(p, rng) for p in photos] + frames
