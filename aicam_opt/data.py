@@ -10,8 +10,8 @@ THE SPLIT (the only place it is defined; evaluation images are never trained or 
 - CBSD68: the last 8 files by sorted name: evaluation. The other 60: training / calibration.
 - video/bedroom: frames 000..139 training (inter-frame loss); 140..199 evaluation (flicker).
 - Embedded skimage set (fallback): astronaut, coffee, chelsea train; rocket evaluation.
-An explicitly given `--data DIR` for evaluation uses every pair and clip in it (the split applies to
-training data only).
+An explicitly given `--data DIR` is evaluated whole (every pair and clip in it); training and
+calibration still take only its training split.
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ class DataSource:
     """A resolved data location. `root is None` means the embedded scikit-image set."""
 
     root: Path | None
-    explicit: bool  # given by the user for evaluation: use everything in it
+    explicit: bool  # given by the user: its "eval" split is everything in it (training stays split)
 
     @property
     def description(self) -> str:
@@ -94,7 +94,7 @@ def fivek_pairs(source: DataSource, split: Split) -> list[Pair]:
     if not inp.is_dir():
         return []
     pairs = [Pair(p.stem, p, tgt / p.name) for p in list_photos(inp) if (tgt / p.name).is_file()]
-    if source.explicit or split == "all":
+    if split == "all" or (source.explicit and split == "eval"):
         return pairs
     return [p for p in pairs if (p.name in EVAL_FIVEK) == (split == "eval")]
 
@@ -111,7 +111,7 @@ def photo_paths(source: DataSource, split: Split) -> list[Path]:
         members = list_photos(group)
         for p in members:
             is_eval = _is_eval_photo(group.name, p, members)
-            if source.explicit or split == "all" or is_eval == (split == "eval"):
+            if split == "all" or (source.explicit and split == "eval") or is_eval == (split == "eval"):
                 out.append(p)
     return out
 
@@ -127,7 +127,7 @@ def clip_frames(source: DataSource, split: Split) -> list[list[Path]]:
     out = []
     for d in clip_dirs(source):
         frames = list_photos(d)
-        if source.explicit or split == "all":
+        if split == "all" or (source.explicit and split == "eval"):
             out.append(frames)
         elif split == "train":
             out.append(frames[:VIDEO_TRAIN_FRAMES])

@@ -25,6 +25,17 @@ def test_explicit_data_uses_everything(tmp_path, data_source):
     assert len(data.fivek_pairs(src, "eval")) == len(data.fivek_pairs(data_source, "all"))
 
 
+def test_explicit_data_still_trains_only_on_the_training_split(data_source):
+    """`aicam-opt train --data DIR` must not train on the evaluation pairs, photos or frames."""
+    if data_source.root is None:
+        return
+    src = data.resolve(data_source.root)
+    train_pairs = {p.name for p in data.fivek_pairs(src, "train")}
+    assert train_pairs and not train_pairs & set(data.EVAL_FIVEK)
+    assert data.photo_paths(src, "train") == data.photo_paths(data_source, "train")
+    assert all(len(clip) == data.VIDEO_TRAIN_FRAMES for clip in data.clip_frames(src, "train"))
+
+
 def test_embedded_fallback_without_data(tmp_path, monkeypatch):
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -1,7 +1,7 @@
 """Saving and loading checkpoints: safetensors (no pickle, so no code runs on load).
 
 A checkpoint is self-describing: its safetensors metadata holds the model kind ("teacher" or
-"student") and its config as JSON, so `load_model(path)` rebuilds the right architecture. The
+"student") and its config as one JSON document, so `load_model(path)` rebuilds the right architecture. The
 committed checkpoints live in `aicam_opt/models/weights/` beside `manifest.json`, which records each
 file's sha256, config, data used, training time and metrics; loading a committed checkpoint checks
 the sha256, so a corrupt or swapped file is caught.
@@ -29,6 +29,18 @@ Kind = Literal["teacher", "student"]
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 MANIFEST = WEIGHTS_DIR / "manifest.json"
 BUILDERS = {"teacher": (TeacherConfig, Generator), "student": (StudentConfig, StudentNet)}
+METADATA_KEY = "aicam_opt"
+
+
+def _described(metadata: dict[str, str], path: Path) -> tuple[str | None, str]:
+    """(kind, config JSON) from a checkpoint's metadata; files written before the single key had two."""
+    if METADATA_KEY not in metadata:
+        return metadata.get("aicam_opt.kind"), metadata.get("aicam_opt.config", "")
+    try:
+        described = json.loads(metadata[METADATA_KEY])
+        return described.get("kind"), json.dumps(described.get("config"))
+    except (json.JSONDecodeError, AttributeError):
+        raise AicamError(f"{path}: the description stored in the checkpoint is not valid JSON") from None
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -42,7 +54,9 @@ def sha256_of(path: str | os.PathLike) -> str:
 def save_checkpoint(model: nn.Module, kind: Kind, path: str | os.PathLike) -> str:
     """Write `model` (with its `cfg`) atomically; returns the file's sha256."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    metadata = {"aicam_opt.kind": kind, "aicam_opt.config": model.cfg.model_dump_json()}
+    # One metadata key: safetensors writes its metadata map in a varying order, so with two keys the
+    # same weights gave files with different sha256 from run to run (and `make train` never reproduced them).
+    metadata = {METADATA_KEY: json.dumps({"kind": kind, "config": model.cfg.model_dump(mode="json")}, sort_keys=True)}
     with atomic.atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return sha256_of(path)
@@ -96,7 +110,7 @@ def load_model(path: str | os.PathLike | None = None, kind: Kind | None = None) 
                              f"or was replaced. Restore it with `git checkout {path}` or rerun `make train`")
     path = Path(path)
     state, metadata = _read(path)
-    file_kind = metadata.get("aicam_opt.kind")
+    file_kind, config_json = _described(metadata, path)
     if file_kind not in BUILDERS:
         raise AicamError(f"{path}: not an aicam_opt checkpoint (metadata has no model kind); save it with "
                          "aicam_opt.models.checkpoints.save_checkpoint")
@@ -104,7 +118,7 @@ def load_model(path: str | os.PathLike | None = None, kind: Kind | None = None) 
         raise AicamError(f"{path}: holds a {file_kind}, but a {kind} was asked for")
     cfg_cls, net_cls = BUILDERS[file_kind]
     try:
-        raw_cfg = json.loads(metadata.get("aicam_opt.config", ""))
+        raw_cfg = json.loads(config_json)
     except json.JSONDecodeError:
         raise AicamError(f"{path}: the config stored in the checkpoint is not valid JSON") from None
     model = net_cls(validate(cfg_cls, raw_cfg, f"{path} (stored config)"))

@@ -356,57 +356,61 @@ def baseline_cell(entry: dict | str) -> str:
 
 
 def markdown(results: dict) -> str:
-    p12, p100 = results["photo"]["12MP"], results["photo"]["100MP"]
-    e2e = results["e2e_100mp"]
+    """The measured sections as markdown; sections not in `results` (not measured yet) are left out."""
     when = ", ".join(f"{k} {results[k]['_measured_at_utc']} (load {results[k]['_load_average_1m']:.1f})"
                      for k in SECTIONS if k in results)
-    lines = [
-        f"Measured on this host ({results['host']['cores']} cores, shared with other jobs): {when}. "
-        f"Weights: {results['student_weights']}.",
-        "",
-        "| full-res path | 12 MP | 100 MP |",
-        "| --- | --- | --- |",
-        f"| compiled (TVM), uint8 | {p12['compiled_uint8']['s']*1e3:.0f} ms ({p12['compiled_uint8']['mp_s']:.0f} MP/s) | "
-        f"{p100['compiled_uint8']['s']*1e3:.0f} ms ({p100['compiled_uint8']['mp_s']:.0f} MP/s) |",
-        f"| compiled (TVM), float32 | {p12['compiled_float32']['s']*1e3:.0f} ms ({p12['compiled_float32']['mp_s']:.0f} MP/s) | "
-        f"{p100['compiled_float32']['s']*1e3:.0f} ms ({p100['compiled_float32']['mp_s']:.0f} MP/s) |",
-        f"| PyTorch eager, float32 | {baseline_cell(p12['pytorch_eager_float32'])} | not run (memory/time) |",
-        f"| onnxruntime (opset 20), float32 | {baseline_cell(p12['onnxruntime_float32'])} | not run (memory/time) |",
-        f"| memory floor (read + write once at {photo_bandwidth(p12):.1f} GB/s), uint8 / float32 | "
-        f"{p12['bandwidth_floor_s']['uint8']*1e3:.1f} / {p12['bandwidth_floor_s']['float32']*1e3:.1f} ms | "
-        f"{p100['bandwidth_floor_s']['uint8']*1e3:.1f} / {p100['bandwidth_floor_s']['float32']*1e3:.1f} ms |",
-        f"| compiled vs floor, uint8 / float32 | {p12['distance_to_bandwidth_floor']['uint8']:.0f}x / "
-        f"{p12['distance_to_bandwidth_floor']['float32']:.0f}x | {p100['distance_to_bandwidth_floor']['uint8']:.0f}x / "
-        f"{p100['distance_to_bandwidth_floor']['float32']:.0f}x |",
-        "",
-        (f"Compiled float32 at 12 MP: {p12['speedup_compiled_float32_vs_onnxruntime']:.0f}x faster than onnxruntime, "
-         f"{p12['speedup_compiled_float32_vs_pytorch']:.0f}x faster than PyTorch eager."
-         if "speedup_compiled_float32_vs_onnxruntime" in p12 else "Baselines at 12 MP were not run (memory)."),
-        "",
-        "| frames/s | compiled full-res | compiled end to end (low-res + full-res) | PyTorch eager full-res | onnxruntime full-res |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for name, row in results["video"].items():
-        if not isinstance(row, dict):
-            continue
-        if row["pytorch_eager_fullres_fps"] is None:
-            baselines = "not run (memory) | not run (memory)"
-        else:
-            baselines = f"{row['pytorch_eager_fullres_fps']:.2f} | {row['onnxruntime_fullres_fps']:.2f}"
-        lines.append(f"| {name} | {row['compiled_fullres_fps']:.1f} | {row['compiled_end_to_end_fps']:.1f} | {baselines} |")
+    lines = [f"Measured on this host ({results['host']['cores']} cores, shared with other jobs): {when}. "
+             f"Weights: {results['student_weights']}."]
+    if "photo" in results:
+        p12, p100 = results["photo"]["12MP"], results["photo"]["100MP"]
+        lines += [
+            "",
+            "| full-res path | 12 MP | 100 MP |",
+            "| --- | --- | --- |",
+            f"| compiled (TVM), uint8 | {p12['compiled_uint8']['s']*1e3:.0f} ms ({p12['compiled_uint8']['mp_s']:.0f} MP/s) | "
+            f"{p100['compiled_uint8']['s']*1e3:.0f} ms ({p100['compiled_uint8']['mp_s']:.0f} MP/s) |",
+            f"| compiled (TVM), float32 | {p12['compiled_float32']['s']*1e3:.0f} ms ({p12['compiled_float32']['mp_s']:.0f} MP/s) | "
+            f"{p100['compiled_float32']['s']*1e3:.0f} ms ({p100['compiled_float32']['mp_s']:.0f} MP/s) |",
+            f"| PyTorch eager, float32 | {baseline_cell(p12['pytorch_eager_float32'])} | not run (memory/time) |",
+            f"| onnxruntime (opset 20), float32 | {baseline_cell(p12['onnxruntime_float32'])} | not run (memory/time) |",
+            f"| memory floor (read + write once at {photo_bandwidth(p12):.1f} GB/s), uint8 / float32 | "
+            f"{p12['bandwidth_floor_s']['uint8']*1e3:.1f} / {p12['bandwidth_floor_s']['float32']*1e3:.1f} ms | "
+            f"{p100['bandwidth_floor_s']['uint8']*1e3:.1f} / {p100['bandwidth_floor_s']['float32']*1e3:.1f} ms |",
+            f"| compiled vs floor, uint8 / float32 | {p12['distance_to_bandwidth_floor']['uint8']:.0f}x / "
+            f"{p12['distance_to_bandwidth_floor']['float32']:.0f}x | {p100['distance_to_bandwidth_floor']['uint8']:.0f}x / "
+            f"{p100['distance_to_bandwidth_floor']['float32']:.0f}x |",
+            "",
+            (f"Compiled float32 at 12 MP: {p12['speedup_compiled_float32_vs_onnxruntime']:.0f}x faster than onnxruntime, "
+             f"{p12['speedup_compiled_float32_vs_pytorch']:.0f}x faster than PyTorch eager."
+             if "speedup_compiled_float32_vs_onnxruntime" in p12 else "Baselines at 12 MP were not run (memory)."),
+        ]
+    if "video" in results:
+        lines += ["",
+                  "| frames/s | compiled full-res | compiled end to end (low-res + full-res) | PyTorch eager full-res | onnxruntime full-res |",
+                  "| --- | --- | --- | --- | --- |"]
+        for name, row in results["video"].items():
+            if not isinstance(row, dict):
+                continue
+            if row["pytorch_eager_fullres_fps"] is None:
+                baselines = "not run (memory) | not run (memory)"
+            else:
+                baselines = f"{row['pytorch_eager_fullres_fps']:.2f} | {row['onnxruntime_fullres_fps']:.2f}"
+            lines.append(f"| {name} | {row['compiled_fullres_fps']:.1f} | {row['compiled_end_to_end_fps']:.1f} | {baselines} |")
     fl = results.get("video_flicker", {})
     if "with_smoothing" in fl:
         lines += ["", f"Flicker on the real clip ({fl['clip']}, frames {fl['frames']}, {fl['size']}; "
                   f"`evaluate.flicker`, 8-bit levels): without smoothing {fl['without_smoothing']['flicker']:.3f}, "
                   f"with smoothing {fl['with_smoothing']['flicker']:.3f} (the input clip itself: {fl['input']:.3f}); "
                   f"end to end {fl['with_smoothing']['fps_end_to_end']:.1f} frames/s.", ]
-    lines += [
-        "",
-        f"100 MP end to end (real photo upscaled to {e2e['size']}, PNG in and out, CLI code in a child process): "
-        f"{e2e['enhance_s']:.1f} s including decode/encode; peak RSS {e2e['peak_rss_mb']:.0f} MB = "
-        f"{e2e['input_plus_output_buffers_mb']:.0f} MB input + output buffers + {e2e['peak_rss_beyond_buffers_mb']:.0f} MB "
-        f"(of which {e2e['setup_rss_mb']:.0f} MB is the process after loading Python, PyTorch, TVM and the model).",
-    ]
+    if "e2e_100mp" in results:
+        e2e = results["e2e_100mp"]
+        lines += [
+            "",
+            f"100 MP end to end (real photo upscaled to {e2e['size']}, PNG in and out, CLI code in a child process): "
+            f"{e2e['enhance_s']:.1f} s including decode/encode; peak RSS {e2e['peak_rss_mb']:.0f} MB = "
+            f"{e2e['input_plus_output_buffers_mb']:.0f} MB input + output buffers + {e2e['peak_rss_beyond_buffers_mb']:.0f} MB "
+            f"(of which {e2e['setup_rss_mb']:.0f} MB is the process after loading Python, PyTorch, TVM and the model).",
+        ]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator, Sequence, Union
 
+import cv2
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -16,12 +17,16 @@ class CropSampler:
 
     Pool items are HxWx3 arrays or tuples of same-sized arrays (pairs): the members of a tuple
     get the same crop, so pairs stay aligned. Returns (B,3,crop,crop) tensors, one per member.
+
+    With `long_sides=(low, high)` each crop is taken as if its image had been area-downscaled to a
+    random long side in that range (a larger window, area-resized to `crop`): the model sees the
+    same content at many resolutions. Pool images then carry the highest resolution.
     """
 
-    def __init__(self, pool: Sequence[Item], crop: int, seed: int):
+    def __init__(self, pool: Sequence[Item], crop: int, seed: int, long_sides: tuple[int, int] | None = None):
         if not pool:
             raise ValueError("empty training pool")
-        self.pool, self.crop = pool, crop
+        self.pool, self.crop, self.long_sides = pool, crop, long_sides
         self.rng = np.random.default_rng(seed)
 
     def _one(self, item: Item) -> tuple[np.ndarray, ...]:
@@ -30,9 +35,16 @@ class CropSampler:
         c = self.crop
         if h < c or w < c:
             raise ValueError(f"training image {h}x{w} is smaller than the crop {c}")
-        top, left = self.rng.integers(0, h - c + 1), self.rng.integers(0, w - c + 1)
+        window = c
+        if self.long_sides:
+            # image downscaled to long side L: a crop there covers c * (max(h, w) / L) source pixels
+            long_side = self.rng.uniform(*self.long_sides)
+            window = min(h, w, max(c, round(c * max(h, w) / long_side)))
+        top, left = self.rng.integers(0, h - window + 1), self.rng.integers(0, w - window + 1)
         flip = self.rng.random() < 0.5
-        out = tuple(m[top:top + c, left:left + c] for m in members)
+        out = tuple(m[top:top + window, left:left + window] for m in members)
+        if window != c:
+            out = tuple(cv2.resize(o, (c, c), interpolation=cv2.INTER_AREA) for o in out)
         return tuple(o[:, ::-1] for o in out) if flip else out
 
     def __call__(self, batch: int):

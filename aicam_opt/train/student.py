@@ -52,9 +52,8 @@ class StudentTrainConfig(Config):
     # different tone on it shows up as a different (where the teacher clips highlights, larger)
     # frame-to-frame change: so training frames of each clip are distilled too, not only photos.
     video_distill_stride: int = Field(10, ge=1, description="distil every n-th training frame of each clip")
-    # The teacher's look depends on the resolution it runs at (a fixed receptive field), the student's
-    # does not: distilled at the photos' scale, the student matches the teacher's frame-to-frame change
-    # at that scale better than at the clip's own (README, "Measured quality").
+    # Distilling the clip's frames at their own size instead was measured (with the single-scale teacher)
+    # within seed noise of the photos' scale; kept as an option (README, "Measured quality").
     video_distill_scale: Literal["photo", "native"] = Field(
         "photo", description="distilled clip frames: short side resized to long_side, or at the clip's own size")
     # The student's output should change between frames as the teacher's does, not as the input does:

@@ -46,7 +46,18 @@ def test_kind_and_shape_mismatch(tmp_path):
     state = load_file(str(path))
     save_file(state, str(path), metadata={"aicam_opt.kind": "teacher", "aicam_opt.config": json.dumps({"width": 8})})
     with pytest.raises(AicamError, match="do not match the teacher architecture.*shape mismatch"):
+        checkpoints.load_model(path)  # (the two-key metadata of files written before the single key)
+    save_file(state, str(path), metadata={"aicam_opt": "{not json"})
+    with pytest.raises(AicamError, match="t.safetensors: the description stored in the checkpoint is not valid JSON"):
         checkpoints.load_model(path)
+
+
+def test_same_weights_give_the_same_file(tmp_path):
+    """`make train` is seeded, so the checkpoint it writes must be byte-identical too (same sha256)."""
+    model = StudentNet()
+    shas = {checkpoints.save_checkpoint(model, "student", tmp_path / f"{i}.safetensors") for i in range(8)}
+    assert len(shas) == 1
+    assert isinstance(checkpoints.load_model(tmp_path / "0.safetensors", kind="student"), StudentNet)
 
 
 def test_committed_checkpoint_sha_is_verified(tmp_path, monkeypatch):

@@ -30,3 +30,17 @@ def test_runtime_benchmark():
     flick = results["video_flicker"]
     if "with_smoothing" in flick:
         assert flick["with_smoothing"]["flicker"] <= flick["without_smoothing"]["flicker"] * 1.001, flick
+
+
+def test_markdown_shows_only_the_measured_sections():
+    """`--sections video_flicker` on a machine without an earlier runtime.json must still print its result."""
+    from aicam_opt.runtime import bench
+
+    stamp = {"_measured_at_utc": "2026-01-01T00:00:00+00:00", "_load_average_1m": 0.5}
+    results = {"host": {"cores": 2}, "student_weights": "committed student checkpoint",
+               "video_flicker": {"clip": "bedroom", "frames": "00140..00199", "size": "960x540", "input": 3.133,
+                                 "without_smoothing": {"flicker": 2.644, "fps_end_to_end": 42.8},
+                                 "with_smoothing": {"flicker": 2.631, "fps_end_to_end": 52.5}, **stamp}}
+    text = bench.markdown(results)
+    assert "without smoothing 2.644, with smoothing 2.631" in text and "52.5 frames/s" in text
+    assert "| full-res path |" not in text and "100 MP end to end" not in text

@@ -27,6 +27,24 @@ def test_crop_sampler_keeps_pairs_aligned():
     assert x.shape == (4, 3, 32, 32) and torch.allclose(y, x * 0.5)
 
 
+def test_multiscale_crops_see_the_image_at_a_lower_resolution():
+    """A crop drawn as if the 400-px image were 100 px wide spans 4x as much of it (area-resized)."""
+    ramp = np.repeat(np.linspace(0, 1, 400, dtype=np.float32)[None, :, None], 400, axis=0).repeat(3, axis=2)
+    span = lambda crops: float((crops[:, 0, :, -1] - crops[:, 0, :, 0]).abs().mean())  # noqa: E731
+    native = CropSampler([ramp], 32, seed=0)(8)
+    x, y = CropSampler([(ramp, ramp * 0.5)], 32, seed=0, long_sides=(100, 100))(8)
+    assert x.shape == (8, 3, 32, 32) and torch.allclose(y, x * 0.5, atol=1e-6)
+    assert span(native) == pytest.approx(31 / 399, rel=0.02) and span(x) == pytest.approx(4 * span(native), rel=0.05)
+
+
+def test_multiscale_teacher_config_rejects_a_top_scale_below_the_base():
+    assert teacher_train.TeacherTrainConfig().crop_long_sides() == (256, 768)
+    assert teacher_train.TeacherTrainConfig().pair_long_sides() == (192, 768)
+    assert teacher_train.TeacherTrainConfig(max_long_side=None).pair_long_sides() is None
+    with pytest.raises(ValueError, match="max_long_side 200"):
+        teacher_train.TeacherTrainConfig(max_long_side=200)
+
+
 def _tiny_domains(source, cfg):
     photos = [embedded_photo(n)[::4, ::4] for n in ("astronaut", "coffee")]
     rng = np.random.default_rng(0)
@@ -66,6 +84,8 @@ def test_paired_loss_crops_both_members_alike():
 
     loss = teacher_train.paired_loss(Half(), Double(), [(photo, photo * 0.5)], 6, np.random.default_rng(0))
     assert float(loss) < 1e-6
+    rescaled = teacher_train.paired_loss(Half(), Double(), [(photo, photo * 0.5)], 6, np.random.default_rng(0), (32, 64))
+    assert float(rescaled) < 1e-6
     assert float(teacher_train.paired_loss(Double(), Half(), [(photo, photo * 0.5)], 2, np.random.default_rng(0))) > 0.05
 
 
