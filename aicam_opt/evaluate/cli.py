@@ -65,8 +65,9 @@ def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     if pairs:
         return pairs
     # No FiveK pairs (embedded set): the reference is the undegraded photo, the input a degraded copy.
+    # Named apart from the photo itself, which is evaluated too (at another size).
     rng = np.random.default_rng(EMBEDDED_DEGRADE_SEED)
-    return {name: (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
+    return {f"degraded/{name}": (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
 
 
 def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None,

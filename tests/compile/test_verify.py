@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import pytest
 
+from aicam_opt.data import load_photos
 
-def test_fp32_parts_match_pytorch_within_1e_4(compiled):
+
+def test_fp32_parts_match_pytorch_within_1e_4(compiled, source):
     verify = compiled["winners"]["fastest"]["verify"]
-    assert verify["photos"] == 2 and verify["host_target"]["kind"] == "llvm"
+    available = len(load_photos(source, "eval"))  # the embedded set (no data folder) has one
+    assert verify["photos"] == min(2, available) and verify["host_target"]["kind"] == "llvm"
     for part in ("low_res", "full_res", "end_to_end"):
         summary = verify["parts"][part]
         assert summary["bar"] == "max_abs" and summary["passed"], (part, summary)

@@ -47,7 +47,9 @@ def test_breakdown_by_luma_finds_clipped_highlights_and_noisy_shadows(data_sourc
     assert by_luma["input"][-1] > 0.5 and by_luma["blown_out"][-1] < 0.05 * by_luma["input"][-1]
     # Noise added in the shadows shows up in the darkest band, not in the highlights.
     assert by_luma["noisy_shadows"][0] > by_luma["input"][0] + 1.0
-    assert by_luma["noisy_shadows"][-1] == pytest.approx(by_luma["input"][-1], rel=1e-6)
+    # (not exactly equal: warping interpolates a highlight pixel from its neighbours, which may be dark and
+    # noisy; 4e-4 relative on the embedded photo's simulated pan)
+    assert by_luma["noisy_shadows"][-1] == pytest.approx(by_luma["input"][-1], rel=1e-3)
     # The band figures, weighted by their share, account for the overall figure.
     for name in ("input", "noisy_shadows"):
         pooled = sum(s * v for s, v in zip(by_luma["share"], by_luma[name]) if v is not None)
