@@ -79,6 +79,11 @@ class Pair:
     target: Path
 
 
+def _whole(source: DataSource, split: Split) -> bool:
+    """Whether `split` is everything in the source: "all", or evaluating an explicitly given folder."""
+    return split == "all" or (source.explicit and split == "eval")
+
+
 def _is_eval_photo(group: str, path: Path, members: list[Path]) -> bool:
     if group == "kodak24":
         return path.stem in EVAL_KODAK
@@ -94,7 +99,7 @@ def fivek_pairs(source: DataSource, split: Split) -> list[Pair]:
     if not inp.is_dir():
         return []
     pairs = [Pair(p.stem, p, tgt / p.name) for p in list_photos(inp) if (tgt / p.name).is_file()]
-    if split == "all" or (source.explicit and split == "eval"):
+    if _whole(source, split):
         return pairs
     return [p for p in pairs if (p.name in EVAL_FIVEK) == (split == "eval")]
 
@@ -111,7 +116,7 @@ def photo_paths(source: DataSource, split: Split) -> list[Path]:
         members = list_photos(group)
         for p in members:
             is_eval = _is_eval_photo(group.name, p, members)
-            if split == "all" or (source.explicit and split == "eval") or is_eval == (split == "eval"):
+            if _whole(source, split) or is_eval == (split == "eval"):
                 out.append(p)
     return out
 
@@ -127,7 +132,7 @@ def clip_frames(source: DataSource, split: Split) -> list[list[Path]]:
     out = []
     for d in clip_dirs(source):
         frames = list_photos(d)
-        if split == "all" or (source.explicit and split == "eval"):
+        if _whole(source, split):
             out.append(frames)
         elif split == "train":
             out.append(frames[:VIDEO_TRAIN_FRAMES])
