@@ -75,7 +75,8 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
     if clip_long_side is not None and clip_long_side < 64:
         raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
-    report: dict = {"data": source.description, "split": "all" if source.explicit else "eval",
+    split = "all" if source.explicit else "eval"
+    report: dict = {"data": source.description, "split": split,
                     "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "scale_consistency": {}, "flicker": {},
                     "flicker_by_luma": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
@@ -89,7 +90,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         report["fivek"][name] = {**mean_metrics(list(per_pair.values())), "per_pair": per_pair}
 
     photos = {n: x for n, (x, _) in pairs.items()}
-    photos.update(load_photos(source, "all" if source.explicit else "eval", long_side=768))
+    photos.update(load_photos(source, split, long_side=768))
     # FiveK outputs were computed above: reuse them, run only the photos not yet enhanced
     full = {name: {n: outputs[name][n] if n in outputs[name] else enhance(x) for n, x in photos.items()}
             for name, enhance in enhancers.items()}
@@ -98,7 +99,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         if name != "teacher" and "teacher" in enhancers:
             report["fidelity"][f"{name}_vs_teacher"] = mean_difference(full[name], full["teacher"])
 
-    clips = clip_frames(source, "all" if source.explicit else "eval")
+    clips = clip_frames(source, split)
     if clips:
         frame_paths = clips[0][:max_frames] if max_frames else clips[0]
         frames = [read_photo(p).pixels for p in frame_paths]
