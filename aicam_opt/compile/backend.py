@@ -105,16 +105,24 @@ KERNEL_FUNCTION = "fullres"
 
 @contextlib.contextmanager
 def _capture_hexagon_objects() -> Iterator[list[tuple[str, bytes]]]:
-    """While active, `target.build.hexagon`'s link step keeps the object files instead of linking."""
+    """While active, `target.build.hexagon`'s link step keeps the object files instead of linking.
+
+    The codegen writes each object to a scratch `tvm-XXXXXX.o` in the temp dir and expects the linker
+    to write the `.so` beside it; both are removed once read (left there, every DSP build, a few
+    hundred per CI run, piled up in /tmp)."""
     import tvm_ffi
 
     objects: list[tuple[str, bytes]] = []
+    scratch: list[Path] = []
 
     def link_shared(so_name, object_files, *_args):  # the signature target.build.hexagon calls
         for obj in object_files:
-            path = obj if isinstance(obj, str) else obj.value
-            objects.append((Path(path).name, Path(path).read_bytes()))
-        Path(so_name if isinstance(so_name, str) else so_name.value).write_bytes(b"")
+            path = Path(obj if isinstance(obj, str) else obj.value)
+            objects.append((path.name, path.read_bytes()))
+            scratch.append(path)
+        so_path = Path(so_name if isinstance(so_name, str) else so_name.value)
+        so_path.write_bytes(b"")  # the codegen checks the linker made it
+        scratch.append(so_path)
         return 0
 
     previous = tvm_ffi.get_global_func(_LINK, allow_missing=True)
@@ -122,6 +130,8 @@ def _capture_hexagon_objects() -> Iterator[list[tuple[str, bytes]]]:
     try:
         yield objects
     finally:
+        for path in scratch:
+            path.unlink(missing_ok=True)
         if previous is not None:
             tvm_ffi.register_global_func(_LINK, previous, override=True)
         else:

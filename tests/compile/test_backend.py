@@ -3,6 +3,8 @@ lacks, an unknown target kind."""
 from __future__ import annotations
 
 import tarfile
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -46,6 +48,16 @@ def test_hexagon_as_its_own_host_gives_hexagon_objects(tmp_path):
     assert artifact["isa"] == ["hexagon"] and not artifact["linked"]
     with tarfile.open(tmp_path / artifact["file"]) as tar:
         assert all(name.endswith(".o") for name in tar.getnames())
+
+
+def test_hexagon_build_leaves_no_scratch_files_behind():
+    import tvm
+
+    scratch_dir = Path(tempfile.gettempdir())  # where the codegen writes its tvm-XXXXXX.o
+    before = set(scratch_dir.glob("tvm-*"))
+    _, objects = backend._build_tir_hexagon(tvm.IRModule({"add_one": _add_one()}), tvm_target("sd865", "dsp"))
+    assert objects
+    assert set(scratch_dir.glob("tvm-*")) - before == set()
 
 
 def test_fused_kernel_on_hexagon_compiles_to_hexagon_objects_calling_floorf(tmp_path):
