@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ..data import DataSource, load_photos
-from ..evaluate.cli import fivek_set
+from ..evaluate.eval_set import fivek_set
 from ..evaluate.quality import psnr as _psnr
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array

@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 from skimage.color import deltaE_ciede2000, rgb2lab
 
-from ..data import DataSource, clip_frames, load_photos
+from ..data import DataSource, clip_frames
 from ..evaluate import flicker as flicker_metric
-from ..evaluate.cli import fivek_set
+from ..evaluate.eval_set import evaluation_photos, evaluation_split, fivek_set
 from ..evaluate.quality import psnr
 from ..images import read_photo
 
@@ -42,16 +42,14 @@ class References:
 
 def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_frames: int = 8) -> References:
     pairs = fivek_set(source)
-    photos = {name: x for name, (x, _) in pairs.items()}
-    split = "all" if source.explicit else "eval"
-    photos.update(load_photos(source, split, long_side=768))
+    photos = evaluation_photos(source, pairs)
     student_out = {name: student(x) for name, x in photos.items()}
     refs = References(pairs=pairs, photos=photos, student=student_out,
                       teacher={name: teacher(x) for name, x in photos.items()},
                       student_psnr=float(np.mean([psnr(student_out[n], y) for n, (_, y) in pairs.items()])))
     refs.student_lab = {n: rgb2lab(img) for n, img in refs.student.items()}
     refs.teacher_lab = {n: rgb2lab(img) for n, img in refs.teacher.items()}
-    clips = clip_frames(source, split)
+    clips = clip_frames(source, evaluation_split(source))
     if clips and max_frames > 1:
         refs.frames = [read_photo(p).pixels for p in clips[0][:max_frames]]
         refs.motion = flicker_metric.clip_motion(refs.frames)

@@ -33,18 +33,17 @@ from rich.console import Console
 from rich.table import Table
 
 from ..config import save_json
-from ..data import DataSource, clip_frames, load_pairs, load_photos, resolve
+from ..data import DataSource, clip_frames, resolve
 from ..errors import AicamError
 from ..images import read_photo, resize_long_side
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
-from ..train.degrade import degrade
 from . import flicker as flicker_metric
+from .eval_set import evaluation_photos, evaluation_split, fivek_set
 from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
 
 Enhancer = Callable[[np.ndarray], np.ndarray]
-EMBEDDED_DEGRADE_SEED = 1234
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -59,23 +58,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    split = "all" if source.explicit else "eval"
-    pairs = load_pairs(source, split)
-    if pairs:
-        return pairs
-    # No FiveK pairs (embedded set): the reference is the undegraded photo, the input a degraded copy.
-    # Named apart from the photo itself, which is evaluated too (at another size).
-    rng = np.random.default_rng(EMBEDDED_DEGRADE_SEED)
-    return {f"degraded/{name}": (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
-
-
 def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None,
              clip_long_side: int | None = None) -> dict:
     if clip_long_side is not None and clip_long_side < 64:
         raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
-    split = "all" if source.explicit else "eval"
+    split = evaluation_split(source)
     report: dict = {"data": source.description, "split": split,
                     "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "scale_consistency": {}, "flicker": {},
                     "flicker_by_luma": {}}
@@ -89,8 +77,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
             per_pair[pair_name] = all_metrics(out, y)
         report["fivek"][name] = {**mean_metrics(list(per_pair.values())), "per_pair": per_pair}
 
-    photos = {n: x for n, (x, _) in pairs.items()}
-    photos.update(load_photos(source, split, long_side=768))
+    photos = evaluation_photos(source, pairs)
     # FiveK outputs were computed above: reuse them, run only the photos not yet enhanced
     full = {name: {n: outputs[name][n] if n in outputs[name] else enhance(x) for n, x in photos.items()}
             for name, enhance in enhancers.items()}

@@ -29,7 +29,7 @@ from aicam_opt.compress.build import deploy
 from aicam_opt.compress.candidate import Candidate
 from aicam_opt.config import save_json, save_yaml
 from aicam_opt.data import resolve
-from aicam_opt.evaluate.cli import fivek_set
+from aicam_opt.evaluate.eval_set import fivek_set
 from aicam_opt.evaluate.quality import psnr
 from aicam_opt.models.checkpoints import resolve_model, save_checkpoint
 from aicam_opt.models.inference import enhance_array
