@@ -38,6 +38,13 @@ class References:
     frames: list[np.ndarray] = field(default_factory=list)
     motion: list = field(default_factory=list)
     student_flicker: float | None = None
+    clip: str | None = None  # the clip the frames come from
+
+    def evaluation_set(self) -> dict:
+        """What the quality figures are measured on (summaries record it; the gate compares only like
+        with like): pair and photo names, the clip and how many of its frames."""
+        return {"pairs": sorted(self.pairs), "photos": sorted(self.photos),
+                "clip": self.clip if self.frames else None, "frames": len(self.frames)}
 
 
 def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_frames: int = 8) -> References:
@@ -52,6 +59,7 @@ def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_fra
     clips = clip_frames(source, evaluation_split(source))
     if clips and max_frames > 1:
         refs.frames = [read_photo(p).pixels for p in clips[0][:max_frames]]
+        refs.clip = clips[0][0].parent.name
         refs.motion = flicker_metric.clip_motion(refs.frames)
         refs.student_flicker = flicker_metric.flicker([student(f) for f in refs.frames], refs.motion)
     return refs

@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_report(report: dict) -> None:
     console = Console()
-    table = Table(title=f"FiveK evaluation pairs {', '.join(report['fivek']['pairs'])} ({report['data']})")
+    table = Table(title=f"evaluation pairs {', '.join(report['fivek']['pairs'])} ({report['data']})")
     for col in ("model", "PSNR dB", "SSIM", "ΔE2000"):
         table.add_column(col, justify="right" if col != "model" else "left")
     for name, m in report["fivek"].items():

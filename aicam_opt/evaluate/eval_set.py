@@ -15,6 +15,7 @@ from ..train.degrade import degrade
 
 EMBEDDED_DEGRADE_SEED = 1234
 PHOTO_LONG_SIDE = 768
+PSEUDO_PAIR_PREFIX = "degraded/"
 
 
 def evaluation_split(source: DataSource) -> Split:
@@ -29,7 +30,7 @@ def fivek_set(source: DataSource) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return pairs
     # Named apart from the photo itself, which is evaluated too (at another size).
     rng = np.random.default_rng(EMBEDDED_DEGRADE_SEED)
-    return {f"degraded/{name}": (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
+    return {f"{PSEUDO_PAIR_PREFIX}{name}": (degrade(img, rng), img) for name, img in load_photos(source, split, long_side=512).items()}
 
 
 def evaluation_photos(source: DataSource, pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:

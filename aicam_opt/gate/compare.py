@@ -145,7 +145,14 @@ def _winner_rows(block: str, base: Winner, cur: Winner, tols: Tolerances) -> lis
     for name, family in WINNER_QUALITY:
         tol = getattr(tols, family)
         b, c = getattr(base.quality, name), getattr(cur.quality, name)
-        rows.append(Row(block, f"quality.{name}", b, c, tol.describe(), judge(b, c, tol)))
+        if b is None and c is None:  # flicker, when the evaluation data has no clip
+            rows.append(Row(block, f"quality.{name}", b, c, tol.describe(), "skipped (no measurement)", "no clip"))
+        elif c is None:
+            rows.append(Row(block, f"quality.{name}", b, c, tol.describe(), "missing", "not measured in this run"))
+        elif b is None:
+            rows.append(Row(block, f"quality.{name}", b, c, tol.describe(), "info", "not in the baseline"))
+        else:
+            rows.append(Row(block, f"quality.{name}", b, c, tol.describe(), judge(b, c, tol)))
     for key, b in base.speedup_vs_student.items():
         rows.append(Row(block, f"speedup_vs_student.{key}", b, cur.speedup_vs_student.get(key), "", "info"))
     return rows

@@ -37,14 +37,29 @@ class StudentQuality(_Block):
     psnr: float
 
 
+class EvaluationSet(_Block):
+    """The images the quality figures were measured on."""
+
+    data: str | None = None  # where they were read from: a path differs between machines, so not compared
+    pairs: list[str]
+    photos: list[str]
+    clip: str | None
+    frames: int
+
+    def differences(self, other: "EvaluationSet") -> list[str]:
+        return [f"{name} {getattr(self, name)!r} vs {getattr(other, name)!r}"
+                for name in ("pairs", "photos", "clip", "frames") if getattr(self, name) != getattr(other, name)]
+
+
 class Student(Figures):
     quality: StudentQuality
+    measured_on: EvaluationSet | None = None  # absent in summaries written before it existed
 
 
 class WinnerQuality(_Block):
     psnr_drop_vs_student: float
     deltae_vs_student: float
-    flicker: float
+    flicker: float | None = None  # None: the evaluation data has no clip
 
 
 class Winner(Figures):
@@ -107,4 +122,12 @@ def load_pair(baseline_path: str | os.PathLike, current_path: str | os.PathLike)
     if baseline.target != current.target:
         raise AicamError(f"target mismatch: {baseline_path} is for '{baseline.target}' but {current_path} is for "
                          f"'{current.target}'. Compare against reports/baseline/{current.target}.json.")
+    b_set, c_set = baseline.student.measured_on, current.student.measured_on
+    if b_set is not None and c_set is not None and b_set.differences(c_set):
+        # e.g. a machine without ../shared/data measures on the embedded photos: its PSNR is not a regression
+        raise AicamError(f"{baseline_path} and {current_path} measured quality on different evaluation images "
+                         f"({'; '.join(b_set.differences(c_set))}), so their quality figures are not comparable. "
+                         f"Run the search on the data the baseline used (make optimize DATA=<folder>; baseline: "
+                         f"{b_set.data}), or make a baseline "
+                         f"for this data: cp {current_path} <your baseline>.")
     return baseline, current

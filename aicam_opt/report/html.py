@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..evaluate.eval_set import PSEUDO_PAIR_PREFIX
+
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
@@ -71,7 +73,25 @@ def student_table(student: dict) -> str:
                    for w in student["predicted_latency_ms"])
     return ("<table id='student'><tr><th>workload</th><th>predicted latency (ms)</th><th>GMAC</th><th>peak memory (MB)</th></tr>"
             f"{rows}</table><p>placement {escape(str(student['placement']))}, {student['params']} parameters, "
-            f"PSNR {student['quality']['psnr']:.2f} dB on the FiveK evaluation pairs.</p>")
+            f"PSNR {student['quality']['psnr']:.2f} dB.</p>{evaluation_text(student.get('measured_on'))}")
+
+
+def evaluation_text(measured_on: dict | None) -> str:
+    """What every quality figure of the run was measured on, and what could not be measured."""
+    if measured_on is None:  # a study made before it was recorded
+        return "<p>Quality measured on the evaluation split.</p>"
+    pairs = measured_on["pairs"]
+    if pairs and all(name.startswith(PSEUDO_PAIR_PREFIX) for name in pairs):
+        kind = (f"{len(pairs)} pseudo-pair(s) (a degraded copy of an embedded photo against the photo: no FiveK "
+                "pairs in the data)")
+    else:
+        kind = f"{len(pairs)} FiveK evaluation pair(s)"
+    if measured_on["frames"] > 1:
+        clip = f"flicker on {measured_on['frames']} frames of clip {escape(str(measured_on['clip']))}"
+    else:
+        clip = ("<b>no video clip in the data: flicker was not measured and the flicker limit was not applied</b>")
+    return (f"<p>Quality measured on {escape(str(measured_on['data']))}: {kind}, {len(measured_on['photos'])} "
+            f"photo(s) in all; {clip}.</p>")
 
 
 def page(title: str, sections: list[tuple[str, str]]) -> str:

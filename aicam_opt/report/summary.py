@@ -2,7 +2,8 @@
 
 winners.json:
     {"schema": "aicam_opt.winners/1", "target": ..., "search_space": ..., "roles": {role: meaning},
-     "student": {...figures of the uncompressed student...},
+     "student": {...figures of the uncompressed student..., "measured_on": {"data", "pairs", "photos", "clip",
+                 "frames"}: the evaluation images every quality figure of the run comes from},
      "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
                                "macs", "peak_memory_mb", "speedup_vs_student", "constraints"}}}
 summary.json: schema "aicam_opt.summary/1" (see aicam_opt/gate/summary.py), the same figures, trial counts
@@ -50,7 +51,8 @@ def winner_entry(trial: FrozenTrial, student: dict) -> dict:
 def student_block(student: dict) -> dict:
     return {"predicted_latency_ms": student["latency_ms"], "macs": student["macs"],
             "peak_memory_mb": student["peak_memory_mb"], "placement": student["placement"],
-            "quality": student["quality"], "params": student["params"]}
+            "quality": student["quality"], "params": student["params"],
+            **({"measured_on": student["measured_on"]} if "measured_on" in student else {})}  # absent in older studies
 
 
 def winners_document(target: str, space: SearchSpace, student: dict, winners: dict[str, FrozenTrial | None]) -> dict:

@@ -114,7 +114,7 @@ def report_html(out_dir: Path, study: optuna.Study, space: SearchSpace, target: 
             continue
         folder = out_dir / w["dir"]
         ops = op_costs(folder, space.latency_objective) if (folder / "student.safetensors").exists() else None
-        content = (f"<p>Trial #{w['trial']}. Left: input, right: this candidate's output (FiveK evaluation pair).</p>"
+        content = (f"<p>Trial #{w['trial']}. Left: input, right: this candidate's output (the first evaluation pair).</p>"
                    + html.inline_image(folder / "sample.jpg", "image/jpeg")
                    + f"<h3>Where the time goes ({escape(space.latency_objective)}, predicted)</h3>"
                    + html.table(ops.head(15) if ops is not None else None, table_id=f"ops-{role}")

@@ -141,7 +141,7 @@ def promoted(space: SearchSpace, constraints: dict[str, float], screen_quality: 
 
 
 def save_sample(path: Path, refs: References, enhance: Callable[[np.ndarray], np.ndarray]) -> None:
-    """input | candidate output of the first FiveK evaluation pair, side by side, for the report."""
+    """input | candidate output of the first evaluation pair (FiveK, or a pseudo-pair), side by side, for the report."""
     name = sorted(refs.pairs)[0]
     before = refs.pairs[name][0]
     scale = max(1, int(math.ceil(max(before.shape[:2]) / 512)))
@@ -257,7 +257,8 @@ def student_figures(ctx: SearchContext) -> dict[str, Any]:
     figures = cost_figures(ctx.student, placement, ctx.target, ctx.latency)
     return {**figures, "placement": {"low_res": f"{best[0]}:fp32", "full_res": f"{best[1]}:fp32"},
             "quality": {"psnr": ctx.refs_full.student_psnr, "flicker": ctx.refs_full.student_flicker},
-            "params": sum(p.numel() for p in ctx.student.parameters())}
+            "params": sum(p.numel() for p in ctx.student.parameters()),
+            "measured_on": {"data": ctx.source.description, **ctx.refs_full.evaluation_set()}}
 
 
 

@@ -41,6 +41,8 @@ def realistic_summary(target: str = "sd865") -> dict:
             "macs": _macs(96, STUDENT_LOWRES_MACS),
             "peak_memory_mb": {"preview": 12.0, "video8k": 190.0, "photo100mp": 576.0},
             "quality": {"psnr": 20.91},
+            "measured_on": {"data": "/work/shared/data", "pairs": ["a4521", "a4576", "a4582"],
+                            "photos": ["a4521", "a4576", "a4582", "kodak/kodim21"], "clip": "bedroom", "frames": 8},
         },
         "winners": {
             "fastest_within_0.3db": _winner(3, {"preview": 12.3, "video8k": 188.4, "photo100mp": 450.2}, student_latency,

@@ -124,6 +124,13 @@ def test_target_mismatch_exits_2(pair, write_json, capsys):
     assert code == 2 and "target mismatch" in err and "reports/baseline/host.json" in err
 
 
+def test_run_on_other_evaluation_images_exits_2(pair, write_json, capsys):
+    baseline, current = pair
+    current["student"]["measured_on"].update(pairs=["degraded/rocket"], clip=None, frames=0)
+    code, _, err = gate(capsys, write_json("base.json", baseline), write_json("cur.json", current))
+    assert code == 2 and "different evaluation images" in err and "DATA=" in err
+
+
 def test_missing_baseline_says_how_to_create_it(pair, write_json, tmp_path, capsys):
     cur = write_json("cur.json", pair[1])
     base = str(tmp_path / "baseline" / "sd865.json")

@@ -230,3 +230,38 @@ def test_measured_ratio_is_preferred_to_best_times(pair, tolerances):
     current["measured"]["ratio"]["fastest_within_0.3db"] *= 1.5
     result = run(baseline, current, tolerances)
     assert [r.name for r in result.failures] == ["measured.fastest_within_0.3db.host_ms/reference_ms"]
+
+
+def test_quality_measured_on_other_images_is_refused_naming_both(pair, write_json):
+    """A machine without ../shared/data measures on the embedded photos: its lower PSNR is not a regression."""
+    baseline, current = pair
+    current["student"]["measured_on"].update(data="embedded scikit-image photos", pairs=["degraded/rocket"],
+                                             photos=["degraded/rocket", "rocket"], clip=None, frames=0)
+    with pytest.raises(AicamError, match="different evaluation images") as err:
+        load_pair(write_json("base.json", baseline), write_json("cur.json", current))
+    assert "'bedroom' vs None" in str(err.value) and "/work/shared/data" in str(err.value)
+
+
+def test_the_data_path_alone_does_not_make_runs_incomparable(pair, write_json):
+    baseline, current = pair
+    current["student"]["measured_on"]["data"] = "/ci/checkout/../shared/data"
+    load_pair(write_json("base.json", baseline), write_json("cur.json", current))
+
+
+def test_summaries_without_the_evaluation_set_still_compare(pair, write_json):
+    baseline, current = pair
+    del baseline["student"]["measured_on"]
+    load_pair(write_json("base.json", baseline), write_json("cur.json", current))
+
+
+def test_flicker_absent_on_both_sides_is_skipped_and_absent_now_is_missing(pair, tolerances):
+    baseline, current = pair
+    for doc in pair:
+        for w in doc["winners"].values():
+            if w:
+                w["quality"]["flicker"] = None
+    result = run(baseline, current, tolerances)
+    assert verdict(result, f"{FASTEST}.quality.flicker") == "skipped (no measurement)" and result.passed
+    baseline["winners"]["fastest_within_0.3db"]["quality"]["flicker"] = 2.45
+    result = run(baseline, current, tolerances)
+    assert verdict(result, f"{FASTEST}.quality.flicker") == "missing" and not result.passed

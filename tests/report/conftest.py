@@ -65,7 +65,10 @@ def report_dir(tmp_path_factory):
                         objectives=["psnr_drop_vs_student", "deltae_vs_student", "latency_ms.preview"])
     study = open_study(space, load_target("sd865"), out)
     study.set_user_attr("student", {**figures(99.0), "placement": {"low_res": "cpu:fp32", "full_res": "cpu:fp32"},
-                                    "quality": {"psnr": 20.9, "flicker": 2.34}, "params": 72548})
+                                    "quality": {"psnr": 20.9, "flicker": 2.34}, "params": 72548,
+                                    "measured_on": {"data": f"/data/{EVIL}", "pairs": ["a4521", "a4576"],
+                                                    "photos": ["a4521", "a4576", "kodak/kodim21"], "clip": "bedroom",
+                                                    "frames": 8}})
     add_trial(study, out, 0, 0.05, 0.5, 30.0, "gpu")   # best quality within budgets
     add_trial(study, out, 1, 0.25, 0.9, 20.0, "cpu")   # fastest within 0.3 dB
     add_trial(study, out, 2, 0.9, 2.0, 12.0, "cpu")    # lossy

@@ -60,6 +60,21 @@ def test_summary_is_what_the_gate_reads(written):
     assert summary.target == "sd865" and summary.winners["knee"] is not None
     raw = json.loads((out / "summary.json").read_text())
     assert raw["trials"] == {"complete": 3, "failed": 1, "full_fidelity": 3, "counted": 4}
+    assert summary.student.measured_on.pairs == ["a4521", "a4576"] and summary.student.measured_on.frames == 8
+
+
+def test_report_says_what_quality_was_measured_on(written):
+    page = (written[0] / "report.html").read_text()
+    assert "2 FiveK evaluation pair(s), 3 photo(s) in all; flicker on 8 frames of clip bedroom" in page
+
+
+def test_embedded_data_without_a_clip_is_said_plainly():
+    from aicam_opt.report.html import evaluation_text
+
+    text = evaluation_text({"data": "embedded scikit-image photos", "pairs": ["degraded/rocket"],
+                            "photos": ["degraded/rocket", "rocket"], "clip": None, "frames": 0})
+    assert "1 pseudo-pair(s)" in text and "FiveK evaluation" not in text
+    assert "flicker was not measured and the flicker limit was not applied" in text
 
 
 def test_report_html_escapes_and_shows_the_cost_tables(written):

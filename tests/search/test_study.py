@@ -59,6 +59,17 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(ctx):
     assert set(done.user_attrs["constraints"]) == {"latency_ms.preview", "peak_memory_mb"}
 
 
+def test_the_student_block_records_what_quality_is_measured_on(ctx):
+    measured_on = student_figures(ctx)["measured_on"]
+    refs = ctx.refs_full
+    assert measured_on["data"] == ctx.source.description
+    assert measured_on["pairs"] == sorted(refs.pairs) and measured_on["photos"] == sorted(refs.photos)
+    assert measured_on["frames"] == len(refs.frames)
+    assert (measured_on["clip"] is None) == (not refs.frames)
+    if refs.frames:
+        assert measured_on["clip"] == "bedroom"  # the eval split's clip in ../shared/data
+
+
 def test_a_study_of_another_space_is_not_resumed(ctx, tmp_path):
     open_study(ctx.space, ctx.target, tmp_path)
     changed = ctx.space.model_copy(update={"quality_tolerance_db": 0.5})
