@@ -25,9 +25,9 @@ from .latency.cli import cost_document
 from .latency.model import Assignment, LatencyModel, Placement, load_calibration
 from .latency.target import load_target
 from .report import write_reports
-from .search.objective import calibrated_pairs, make_context, student_figures
+from .search.objective import calibrated_pairs, make_context
 from .search.space import load_space
-from .search.study import open_study, run_search
+from .search.study import open_study, record_student, run_search
 
 DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (see README)
 
@@ -81,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     study = open_study(space, target, out, args.storage)
     ctx = make_context(space, target, source, out)
     space.check_against(target, calibrated_pairs(ctx.latency))
-    if "student" not in study.user_attrs:
-        study.set_user_attr("student", student_figures(ctx))
+    record_student(study, ctx)
     run_search(ctx, study, args.trials, console)
 
     console.print("[bold]3. Reports[/bold]")

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import AicamError
 from ..latency.target import Target
-from .objective import Objective, SearchContext
+from .objective import Objective, SearchContext, student_figures
 from .pareto import feasible_front, pick_winners
 from .space import SearchSpace, sampler_for
 
@@ -75,6 +75,25 @@ def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str |
         study.set_user_attr("space", current)
         study.set_user_attr("target", target.name)
     return study
+
+
+def record_student(study: optuna.Study, ctx: SearchContext) -> None:
+    """Store the uncompressed student's figures, every trial's reference, once per study. A study whose
+    quality was measured on other evaluation images (another --data, or none: the embedded photos) is
+    not resumed: its trials and this run's would not be comparable."""
+    recorded = (study.user_attrs.get("student") or {}).get("measured_on")
+    if recorded is None:  # a new study, or one made before the images were recorded
+        study.set_user_attr("student", student_figures(ctx))
+        return
+    current = ctx.refs_full.evaluation_set()
+    before = {key: value for key, value in recorded.items() if key != "data"}
+    if before != current:
+        changed = "; ".join(f"{key} {before.get(key)!r} -> {value!r}" for key, value in current.items()
+                            if before.get(key) != value)
+        raise AicamError(f"the study '{study.study_name}' measured quality on other evaluation images "
+                         f"({recorded.get('data')}; now {ctx.source.description}: {changed}). Resuming would mix "
+                         "incomparable trials: run with the data it used (DATA=...), another --out, or delete the "
+                         "report folder's study.db to start over")
 
 
 def counted_trials(study: optuna.Study) -> list[FrozenTrial]:

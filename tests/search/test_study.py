@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from aicam_opt.latency.target import load_target
 from aicam_opt.report import OUTPUTS
 from aicam_opt.search.objective import Objective, make_context, student_figures
 from aicam_opt.search.space import load_space
-from aicam_opt.search.study import counted_trials, open_study, run_search
+from aicam_opt.search.study import counted_trials, open_study, record_student, run_search
 
 TINY = Path(__file__).with_name("tiny_space.yaml")
 
@@ -68,6 +69,16 @@ def test_the_student_block_records_what_quality_is_measured_on(ctx):
     assert (measured_on["clip"] is None) == (not refs.frames)
     if refs.frames:
         assert measured_on["clip"] == "bedroom"  # the eval split's clip in ../shared/data
+
+
+def test_a_study_measured_on_other_images_is_not_resumed(ctx, tmp_path):
+    study = open_study(ctx.space, ctx.target, tmp_path)
+    record_student(study, ctx)
+    record_student(study, ctx)  # the same images: resumes
+    other = replace(ctx, refs_full=replace(ctx.refs_full, frames=[], clip=None))  # e.g. data without a clip
+    with pytest.raises(AicamError, match="other evaluation images") as err:
+        record_student(open_study(ctx.space, ctx.target, tmp_path), other)
+    assert "frames" in str(err.value) and "DATA=" in str(err.value)
 
 
 def test_a_study_of_another_space_is_not_resumed(ctx, tmp_path):
