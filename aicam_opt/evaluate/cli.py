@@ -13,10 +13,12 @@ JSON shape (stable; keys are only ever added):
   "scale_consistency": {"teacher" | "student" | "model": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
                                      # preview (half size) vs capture (full size, downscaled): see .scale
   "flicker": {"clip": str, "frames": int, "size": [h, w],  # size: the frames as measured (--clip-long-side)
-              "input" | "teacher" | "student" | "model": 8-bit levels},
+              "input" | "teacher" | "student" | "model": 8-bit levels,
+              "student_grid_held" | "model_grid_held": 8-bit levels},  # a student with its grid predicted on
+                                     # the first frame and kept: the floor for temporal smoothing of the grid
   "flicker_by_luma": {"bands": [[lo, hi]],  # input-luma bands (0..1, Rec. 709)
                       "share": [0..1],      # fraction of the measured pixels in each band
-                      "input" | "teacher" | "student" | "model": [8-bit levels or null]},
+                      same keys as "flicker": [8-bit levels or null]},
   "models": {"teacher" | "student" | "model": str}
 }
 "model" entries appear only with --model PATH. Flicker and its breakdown by band: see aicam_opt.evaluate.flicker. Without a clip,
@@ -37,7 +39,8 @@ from ..data import DataSource, clip_frames, resolve
 from ..errors import AicamError
 from ..images import read_photo, resize_long_side
 from ..models.checkpoints import resolve_model
-from ..models.inference import enhance_array
+from ..models.inference import enhance_array, enhance_with_held_grid
+from ..models.student import StudentNet
 from . import flicker as flicker_metric
 from .eval_set import evaluation_photos, evaluation_split, fivek_set
 from .quality import all_metrics, mean_difference, mean_metrics
@@ -59,7 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int | None = None,
-             clip_long_side: int | None = None) -> dict:
+             clip_long_side: int | None = None, clip_only: dict[str, Enhancer] | None = None) -> dict:
+    """The report (module doc). `clip_only`: enhancers measured on the clip alone (called on its frames in order)."""
     if clip_long_side is not None and clip_long_side < 64:
         raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
@@ -92,7 +96,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         frames = [read_photo(p).pixels for p in frame_paths]
         if clip_long_side:
             frames = [resize_long_side(f, clip_long_side) for f in frames]
-        overall, by_luma = flicker_metric.clip_flicker(frames, enhancers)
+        overall, by_luma = flicker_metric.clip_flicker(frames, {**enhancers, **(clip_only or {})})
         report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames),
                              "size": list(frames[0].shape[:2]), **overall}
         report["flicker_by_luma"] = by_luma
@@ -106,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
         names["model"] = args.model
     models = {role: resolve_model(spec) for role, spec in names.items()}
     enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in models.items()}
-    report = evaluate(source, enhancers, args.max_frames, args.clip_long_side)
+    held = {f"{role}_grid_held": enhance_with_held_grid(m) for role, m in models.items() if isinstance(m, StudentNet)}
+    report = evaluate(source, enhancers, args.max_frames, args.clip_long_side, clip_only=held)
     report["models"] = names
     if args.out:
         save_json(report, args.out)

@@ -1,11 +1,14 @@
 """Run a model on one float HxWx3 image in PyTorch (the reference path; the compiled runtime is faster)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
 
 from ..errors import AicamError
+from .student import StudentNet
 
 
 @torch.no_grad()
@@ -16,3 +19,18 @@ def enhance_array(model: nn.Module, image: np.ndarray) -> np.ndarray:
         raise AicamError(f"{type(model).__name__} produced NaN/inf output; its weights are broken "
                          "(re-create the checkpoint or the compressed candidate)")
     return np.ascontiguousarray(y)
+
+
+def enhance_with_held_grid(student: StudentNet) -> Callable[[np.ndarray], np.ndarray]:
+    """An enhancer for the frames of one clip, in order: the grid is predicted on the first frame and
+    kept. The student with no grid change between frames: the least flicker any temporal smoothing of
+    the grid (runtime.smoothing) can reach, so the rest is the per-pixel path's response."""
+    held: list[torch.Tensor] = []
+
+    @torch.no_grad()
+    def enhance(image: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
+        if not held:
+            held.append(student.grid(x))
+        return np.ascontiguousarray(student.full_res(x, held[0])[0].numpy().transpose(1, 2, 0))
+    return enhance

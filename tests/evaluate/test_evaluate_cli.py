@@ -43,8 +43,10 @@ def test_evaluate_json_shape(small_data, tmp_path, capsys):
     assert all(m["images"] == 2 and m["psnr"] > 20 for m in report["scale_consistency"].values())
     assert report["flicker"]["size"] == [270, 480]  # the 960x540 clip measured as a smaller preview
     assert report["flicker"]["frames"] == 4 and set(report["flicker"]) >= {"input", "teacher", "student", "model"}
+    assert {"student_grid_held", "model_grid_held"} <= set(report["flicker"])  # students only, not the teacher
     by_luma = report["flicker_by_luma"]
-    assert set(by_luma) == {"bands", "share", "input", "teacher", "student", "model"}
+    assert set(by_luma) == {"bands", "share", "input", "teacher", "student", "model", "student_grid_held",
+                            "model_grid_held"}
     assert all(len(by_luma[k]) == len(by_luma["bands"]) for k in by_luma)
 
 
