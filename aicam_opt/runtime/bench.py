@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -213,7 +214,7 @@ def clip_flicker(net: StudentNet) -> dict:
     from .enhance import Enhancer
     from .lowres import to_float
     from ..images import read_native
-    from .smoothing import SmoothingConfig
+    from .smoothing import SmoothingConfig, settle_frames
 
     source = resolve()
     clips = clip_frames(source, "eval") if source.root else []
@@ -231,7 +232,17 @@ def clip_flicker(net: StudentNet) -> dict:
         outputs = [enhancer.enhance(frame, grid=grid_for(frame)) for frame in frames]
         fps = len(frames) / (time.perf_counter() - start)
         row[label] = {"flicker": flicker([to_float(o) for o in outputs], motion), "fps_end_to_end": fps}
+    # Steadiness against lag: the default's weight EMA and hysteresis, the grid's momentum swept.
+    row["grid_momentum_sweep"] = {}
+    for momentum in GRID_MOMENTA:
+        grid_for = enhancer.temporal(replace(SmoothingConfig(), grid_momentum=momentum))
+        outputs = [enhancer.enhance(frame, grid=grid_for(frame)) for frame in frames]
+        row["grid_momentum_sweep"][f"{momentum:g}"] = {"flicker": flicker([to_float(o) for o in outputs], motion),
+                                                       "settle_frames": settle_frames(momentum)}
     return row
+
+
+GRID_MOMENTA = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
 
 
 SECTIONS = ("photo", "video", "video_flicker", "e2e_100mp")
@@ -402,6 +413,9 @@ def markdown(results: dict) -> str:
                   f"`evaluate.flicker`, 8-bit levels): without smoothing {fl['without_smoothing']['flicker']:.3f}, "
                   f"with smoothing {fl['with_smoothing']['flicker']:.3f} (the input clip itself: {fl['input']:.3f}); "
                   f"end to end {fl['with_smoothing']['fps_end_to_end']:.1f} frames/s.", ]
+    if "grid_momentum_sweep" in fl:
+        lines += ["", "| grid momentum | flicker | frames to follow 90 % of a change |", "| --- | --- | --- |"]
+        lines += [f"| {m} | {r['flicker']:.3f} | {r['settle_frames']:.1f} |" for m, r in fl["grid_momentum_sweep"].items()]
     if "e2e_100mp" in results:
         e2e = results["e2e_100mp"]
         lines += [

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AicamError
@@ -23,6 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="data folder; a relative INPUT that does not exist here is looked up inside it")
     p.add_argument("--pytorch", action="store_true", help="run the student in PyTorch instead of the compiled path")
     p.add_argument("--no-smoothing", action="store_true", help="video: do not smooth the effect over time")
+    p.add_argument("--grid-momentum", type=float, default=None,
+                   help="video: share of the past in the grid's moving average, in [0, 1) (default 0.7; higher is "
+                        "steadier but slower to follow the scene: see the runtime bench's video_flicker sweep)")
     p.add_argument("--max-frames", type=int, default=None, help="video: stop after this many frames")
     p.add_argument("--fps", type=float, default=30.0, help="video: frame rate of an mp4 output")
     p.add_argument("--band-rows", type=int, default=None, help="rows per band of the full-res path (memory vs. overhead)")
@@ -53,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
         raise AicamError(f"{src}: input not found (a photo file, a frame folder or a video file)")
     if args.max_frames is not None and args.max_frames < 1:
         raise AicamError(f"--max-frames {args.max_frames}: must be at least 1")
+    smoothing = SmoothingConfig.off() if args.no_smoothing else SmoothingConfig()
+    if args.grid_momentum is not None and not args.no_smoothing:
+        try:
+            smoothing = replace(smoothing, grid_momentum=args.grid_momentum)
+        except AicamError as err:
+            raise AicamError(f"--grid-momentum: {err}") from None
     enhancer = Enhancer.for_model(args.model, use_compiled=not args.pytorch)
     if args.band_rows is not None:
         if args.band_rows < 1:
@@ -71,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
             if args.max_frames is not None and total is not None:
                 total = min(total, args.max_frames)
             task = progress.add_task(f"frames of {src.name}", total=total)
-            smoothing = SmoothingConfig.off() if args.no_smoothing else SmoothingConfig()
             n = enhance_video(enhancer, src, args.output, smoothing=smoothing, max_frames=args.max_frames,
                               on_frame=lambda done: progress.update(task, completed=done), fps=args.fps)
             summary = f"{n} frames"

@@ -11,10 +11,12 @@ near-equal branches) and the grid itself (noise in the low-res features). So:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 
+from ..errors import AicamError
 from ..models.student import StudentNet
 
 
@@ -24,9 +26,22 @@ class SmoothingConfig:
     grid_momentum: float = 0.7  # share of the past in the grid EMA
     hysteresis: float = 0.1  # a hard switch changes branch only when the new one leads by this
 
+    def __post_init__(self) -> None:
+        for name in ("weight_momentum", "grid_momentum"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise AicamError(f"{name} {value}: must be in [0, 1) (0: no smoothing; near 1: the look barely "
+                                 "follows the scene)")
+
     @classmethod
     def off(cls) -> "SmoothingConfig":
         return cls(weight_momentum=0.0, grid_momentum=0.0, hysteresis=0.0)
+
+
+def settle_frames(momentum: float) -> float:
+    """Frames an EMA with this momentum takes to cover 90 % of a step change (a cut, a new light): the
+    price of smoothing, as lag. 0 for no smoothing."""
+    return 0.0 if momentum == 0 else math.log(0.1) / math.log(momentum)
 
 
 class TemporalGrid:

@@ -106,3 +106,10 @@ def test_cli_reports_errors_without_traceback(student_path, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error:" in err and "empty.jpg" in err and "Traceback" not in err
     assert not (tmp_path / "out.jpg").exists()
+
+
+def test_bad_grid_momentum_is_refused_before_work(student_path, photo_file, tmp_path, capsys):
+    code = main(["enhance", str(photo_file), str(tmp_path / "out.png"), "--model", str(student_path), "--grid-momentum", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--grid-momentum" in err and "[0, 1)" in err and not (tmp_path / "out.png").exists()

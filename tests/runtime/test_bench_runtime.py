@@ -30,6 +30,8 @@ def test_runtime_benchmark():
     flick = results["video_flicker"]
     if "with_smoothing" in flick:
         assert flick["with_smoothing"]["flicker"] <= flick["without_smoothing"]["flicker"] * 1.001, flick
+        sweep = flick["grid_momentum_sweep"]
+        assert sweep["0.95"]["flicker"] < sweep["0"]["flicker"], sweep
 
 
 def test_markdown_shows_only_the_measured_sections():
@@ -40,7 +42,10 @@ def test_markdown_shows_only_the_measured_sections():
     results = {"host": {"cores": 2}, "student_weights": "committed student checkpoint",
                "video_flicker": {"clip": "bedroom", "frames": "00140..00199", "size": "960x540", "input": 3.133,
                                  "without_smoothing": {"flicker": 2.644, "fps_end_to_end": 42.8},
-                                 "with_smoothing": {"flicker": 2.631, "fps_end_to_end": 52.5}, **stamp}}
+                                 "with_smoothing": {"flicker": 2.631, "fps_end_to_end": 52.5},
+                                 "grid_momentum_sweep": {"0": {"flicker": 2.645, "settle_frames": 0.0},
+                                                         "0.9": {"flicker": 2.62, "settle_frames": 21.85}}, **stamp}}
     text = bench.markdown(results)
     assert "without smoothing 2.644, with smoothing 2.631" in text and "52.5 frames/s" in text
+    assert "| 0.9 | 2.620 | 21.9 |" in text
     assert "| full-res path |" not in text and "100 MP end to end" not in text

@@ -88,6 +88,10 @@ def test_frame_folder_and_mp4(student_path, eval_frames, tmp_path, capsys):
     reader = imageio_ffmpeg.read_frames(str(mp4))
     meta = next(reader)
     assert tuple(meta["size"]) == (320, 180) and sum(1 for _ in reader) == 3
+    steadier = tmp_path / "steadier"
+    enhance([frames, steadier, "--model", student_path, "--grid-momentum", "0.95"], capsys)
+    assert not np.array_equal(read_native(steadier / "00003.png"), read_native(out_dir / "00003.png"))
+    assert np.array_equal(read_native(steadier / "00000.png"), read_native(out_dir / "00000.png"))  # same start
 
 
 def test_png_16_bit_stays_16_bit(student, student_path, photo_file, tmp_path, capsys):

@@ -11,7 +11,10 @@ from aicam_opt.runtime.enhance import Enhancer
 from aicam_opt.evaluate.flicker import clip_motion, flicker
 from aicam_opt.runtime.lowres import to_float
 from aicam_opt.images import read_native
-from aicam_opt.runtime.smoothing import SmoothingConfig, TemporalGrid
+import pytest
+
+from aicam_opt.errors import AicamError
+from aicam_opt.runtime.smoothing import SmoothingConfig, TemporalGrid, settle_frames
 
 
 
@@ -53,3 +56,27 @@ def test_hard_switch_hysteresis_ignores_near_ties(make_student):
     assert tracker.branch == 1 and tracker.switches == 1
     with torch.no_grad():
         assert torch.allclose(grid, net.low_res.branches[1](net.low_res.features(low)[0]))
+
+
+def test_higher_grid_momentum_is_steadier_on_real_frames(make_student, eval_frames):
+    frames = [cv2.resize(read_native(p), (320, 180), interpolation=cv2.INTER_AREA) for p in eval_frames[:8]]
+    net = make_student(lowres_sigma=0.5)
+    enhancer = Enhancer(net, "content-sensitive student", CompiledFullRes(net.full_res, net.cfg))
+    motion = clip_motion([to_float(f) for f in frames])
+    default, steadier = (flicker([to_float(o) for o in run_clip(enhancer, frames, SmoothingConfig(grid_momentum=m))], motion)
+                         for m in (0.7, 0.9))
+    assert steadier < default
+
+
+def test_settle_frames_is_the_lag_of_the_moving_average():
+    assert settle_frames(0.0) == 0.0
+    ema, frames = 0.0, 0
+    while ema < 0.9:  # a step from 0 to 1, averaged with momentum 0.7
+        ema, frames = 0.7 * ema + 0.3, frames + 1
+    assert frames - 1 < settle_frames(0.7) <= frames
+
+
+@pytest.mark.parametrize("momentum", [1.0, -0.1, 1.5])
+def test_momentum_outside_0_1_is_refused(momentum):
+    with pytest.raises(AicamError, match="grid_momentum"):
+        SmoothingConfig(grid_momentum=momentum)
