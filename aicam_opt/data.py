@@ -48,6 +48,11 @@ class DataSource:
     def description(self) -> str:
         return str(self.root) if self.root else "embedded scikit-image photos (no data directory found)"
 
+    def with_fixed_split(self) -> "DataSource":
+        """The same folder with the fixed split even for evaluation: for stages that calibrate or train on
+        its training part and must measure on its evaluation part only."""
+        return DataSource(self.root, explicit=False)
+
 
 def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

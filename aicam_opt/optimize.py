@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out or Path("reports") / target.name)
     source = resolve(args.data)
     # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
-    source = type(source)(source.root, explicit=False)
+    source = source.with_fixed_split()
     console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {args.trials}")
 
     console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")

@@ -60,7 +60,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
     torch.set_num_threads(threads)
     os.environ.setdefault("TVM_NUM_THREADS", str(threads))
     source = resolve(None)
-    source = type(source)(source.root, explicit=False)
+    source = source.with_fixed_split()
     loaded = load_candidate(candidate_dir, source)
     host = host_target()
     work = Path(tempfile.mkdtemp(prefix="aicam_compile_bench_"))

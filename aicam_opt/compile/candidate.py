@@ -428,7 +428,7 @@ def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out
     out = Path(out_dir) if out_dir is not None else candidate_dir / "compiled"
     if source is None:
         source = resolve(None)
-    source = type(source)(source.root, explicit=False)  # as `aicam-opt compress` measured the candidate
+    source = source.with_fixed_split()  # as `aicam-opt compress` measured the candidate
     loaded = load_candidate(candidate_dir, source)
     target_file = load_target(target_name)
     notes = []

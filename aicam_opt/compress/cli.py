@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     source = resolve(args.data)
     # --data given for a build is still split: training photos calibrate/recover, eval photos measure.
-    source = type(source)(source.root, explicit=False)
+    source = source.with_fixed_split()
     built = build_candidate(candidate, source, recover_steps=args.recover_steps, out_dir=args.out,
                             eval_frames=args.eval_frames)
     q = built.metrics["quality"]

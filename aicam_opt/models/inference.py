@@ -11,10 +11,19 @@ from ..errors import AicamError
 from .student import StudentNet
 
 
+def _batch(image: np.ndarray) -> torch.Tensor:
+    """HxWx3 float image -> (1, 3, H, W) tensor."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
+
+
+def _image(y: torch.Tensor) -> np.ndarray:
+    """(1, 3, H, W) tensor -> HxWx3 array (a view)."""
+    return y[0].numpy().transpose(1, 2, 0)
+
+
 @torch.no_grad()
 def enhance_array(model: nn.Module, image: np.ndarray) -> np.ndarray:
-    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
-    y = model(x)[0].numpy().transpose(1, 2, 0)
+    y = _image(model(_batch(image)))
     if not np.all(np.isfinite(y)):
         raise AicamError(f"{type(model).__name__} produced NaN/inf output; its weights are broken "
                          "(re-create the checkpoint or the compressed candidate)")
@@ -29,8 +38,8 @@ def enhance_with_held_grid(student: StudentNet) -> Callable[[np.ndarray], np.nda
 
     @torch.no_grad()
     def enhance(image: np.ndarray) -> np.ndarray:
-        x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32))[None]
+        x = _batch(image)
         if not held:
             held.append(student.grid(x))
-        return np.ascontiguousarray(student.full_res(x, held[0])[0].numpy().transpose(1, 2, 0))
+        return np.ascontiguousarray(_image(student.full_res(x, held[0])))
     return enhance

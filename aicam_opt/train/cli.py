@@ -28,7 +28,7 @@ def quality_summary(source, kind: str, model) -> dict:
     from ..evaluate.cli import evaluate
     from ..models.inference import enhance_array
 
-    eval_split = type(source)(source.root, explicit=False)  # even with --data: never the training photos
+    eval_split = source.with_fixed_split()  # even with --data: never the training photos
     report = evaluate(eval_split, {kind: lambda img: enhance_array(model, img)})
     strip = lambda m: {k: v for k, v in m.items() if k != "per_pair"}  # noqa: E731
     return {"source": "aicam_opt.evaluate.cli.evaluate on the eval split", "fivek_pairs": report["fivek"]["pairs"],
