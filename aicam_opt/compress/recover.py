@@ -13,7 +13,7 @@ import torch
 
 from ..data import DataSource
 from ..models.student import StudentNet
-from ..train.student import DistillationData, StudentTrainConfig, distillation_data, train_student
+from ..train.student import DistillationData, SteadinessConfig, StudentTrainConfig, distillation_data, train_student
 
 # A fine-tune, not a training from scratch: a tenth of the student's own peak learning rate, so
 # that the inherited weights are adjusted rather than overwritten.
@@ -31,7 +31,9 @@ def recover(net: StudentNet, source: DataSource, steps: int, teacher: torch.nn.M
     net = copy.deepcopy(net)
     if steps <= 0:
         return net.eval(), {"steps": 0}
-    cfg = StudentTrainConfig(model=net.cfg, steps=steps, lr=lr, seed=seed, batch=batch, crop=crop)
+    # Crops only: the steadiness stage's whole-frame steps cost about 20x a crop step (the student's own training).
+    cfg = StudentTrainConfig(model=net.cfg, steps=steps, lr=lr, seed=seed, batch=batch, crop=crop,
+                             steadiness=SteadinessConfig(steps=0))
     key = (source.root, source.explicit, cfg.long_side, cfg.video_long_side, cfg.seed, id(teacher))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()

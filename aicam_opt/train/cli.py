@@ -55,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         "params": sum(p.numel() for p in model.parameters()),
         "config": model.cfg.model_dump(mode="json"), "train_config": cfg.model_dump(mode="json"),
         "data": {"source": source.description, **info["data"]},
-        "training_seconds": info["seconds"], "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "training_seconds": info["seconds"], **({"stage_seconds": info["stage_seconds"]} if "stage_seconds" in info else {}),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
         "metrics": entry_metrics,
         "loss_history": info["history"],
     }

@@ -96,6 +96,19 @@ def warp_tensor(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(img, torch.stack([x, y], dim=-1), mode="bilinear", padding_mode="border", align_corners=True)
 
 
+def _frame_changes(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torch.Tensor, ref_next: torch.Tensor,
+                   flow: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(output's frame-to-frame change, reference's change, mask): both frames aligned by the input's
+    optical flow, the mask (B, 1, H, W) zero where the flow failed its occlusion check."""
+    d_out = out_t - warp_tensor(out_next, flow)
+    d_ref = ref_t - warp_tensor(ref_next, flow)
+    return d_out, d_ref, valid.unsqueeze(1).to(out_t.dtype)
+
+
+def _masked_mean(per_pixel: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return (per_pixel * mask).sum() / (mask.sum() * per_pixel.shape[1]).clamp_min(1.0)
+
+
 def inter_frame_loss(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torch.Tensor, ref_next: torch.Tensor,
                      flow: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Inter-frame similarity: between consecutive frames the output may change only as much as a
@@ -103,7 +116,15 @@ def inter_frame_loss(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torch.T
     clips a highlight, its output does not change at all), or the input frames themselves. Both
     frames are aligned by the input's optical flow; occluded pixels are masked. Without it, per-frame
     grid predictions jitter and the preview flickers."""
-    d_out = out_t - warp_tensor(out_next, flow)
-    d_ref = ref_t - warp_tensor(ref_next, flow)
-    mask = valid.unsqueeze(1).to(out_t.dtype)
-    return ((d_out - d_ref).abs() * mask).sum() / (mask.sum() * out_t.shape[1]).clamp_min(1.0)
+    d_out, d_ref, mask = _frame_changes(out_t, out_next, ref_t, ref_next, flow, valid)
+    return _masked_mean((d_out - d_ref).abs(), mask)
+
+
+def frame_change_excess(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torch.Tensor, ref_next: torch.Tensor,
+                        flow: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Steadiness: how much more the output changes between two consecutive frames than the reference
+    (the teacher) does, per pixel and channel; zero wherever it changes no more. Matching the change
+    (`inter_frame_loss`) leaves the student's flicker on either side of the teacher's by its
+    approximation error; this one-sided term is what pushes it to the steady side."""
+    d_out, d_ref, mask = _frame_changes(out_t, out_next, ref_t, ref_next, flow, valid)
+    return _masked_mean(F.relu(d_out.abs() - d_ref.abs()), mask)

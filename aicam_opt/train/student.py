@@ -6,17 +6,24 @@ teacher's output, plus the inter-frame similarity loss on (a) real consecutive f
 training part of the video clip (flow-aligned, occlusion-masked; the student's frame-to-frame
 change must match the teacher's on the same frames) and (b) simulated camera motion: two
 overlapping crops of a photo, whose shared pixels must be enhanced identically.
+
+Two stages. (1) Distillation on crops (`steps`). (2) Steadiness (`steadiness.steps`): a fine-tune on
+whole training frames of each clip at the clip's own size, as preview frames reach the student, where
+the student's frame-to-frame change may not exceed the teacher's (`losses.frame_change_excess`) on top
+of the stage-1 losses. Matching the teacher's change on crops alone leaves the student's flicker on
+either side of the teacher's by its approximation error (seeds spread by more than the gap; README).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Callable, Literal
 
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from pydantic import Field
 
 from ..config import Config
@@ -37,6 +44,16 @@ class StudentLossWeights(Config):
     # plateaus above it (README, "Measured quality").
     inter_frame: float = Field(3.0, ge=0, description="real consecutive frames")
     camera_motion: float = Field(0.5, ge=0, description="simulated camera motion on photos")
+
+
+class SteadinessConfig(Config):
+    """Stage 2 (module doc). Its batch statistics are those of whole frames, not of the photo crops the
+    running statistics were learnt on, so BatchNorm stays frozen in this stage."""
+
+    steps: int = Field(300, ge=0, description="fine-tune steps; 0: no steadiness stage (the search's short recoveries)")
+    lr: float = Field(3e-4, gt=0, description="starting learning rate, cosine-decayed to 0: a fine-tune, not a restart")
+    weight: float = Field(10.0, ge=0, description="of the frame-change excess on whole frames")
+    pair_stride: int = Field(2, ge=1, description="use every n-th consecutive pair of each clip's training frames")
 
 
 class StudentTrainConfig(Config):
@@ -63,6 +80,7 @@ class StudentTrainConfig(Config):
         "teacher", description="whose frame-to-frame change the student's must match on real frames")
     lr: float = Field(2e-3, gt=0)
     seed: int = 0
+    steadiness: SteadinessConfig = SteadinessConfig()
 
 
 @torch.no_grad()
@@ -74,16 +92,19 @@ def teacher_targets(teacher: torch.nn.Module, images: list[np.ndarray]) -> list[
     return pairs
 
 
-def video_pairs(source: DataSource, long_side: int,
-                limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """(frame_t, frame_t+1, flow, valid) for the training frames of every clip; with `limit`, that many
-    pairs spread evenly over all of them (the optical flow is what costs)."""
-    starts = [(frames, i) for frames in clip_frames(source, "train") for i in range(len(frames) - 1)]
+def video_pairs(source: DataSource, long_side: int | None, limit: int | None = None,
+                stride: int = 1) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(frame_t, frame_t+1, flow, valid) for the training frames of every clip (long side `long_side`,
+    None: as stored), every `stride`-th pair; with `limit`, that many pairs spread evenly over all of
+    them (the optical flow is what costs)."""
+    starts = [(frames, i) for frames in clip_frames(source, "train") for i in range(0, len(frames) - 1, stride)]
     if limit is not None and len(starts) > limit:
         starts = [starts[int(k)] for k in np.linspace(0, len(starts) - 1, limit)]
     out = []
     for frames, i in starts:
-        a, b = (resize_long_side(read_photo(f).pixels, long_side) for f in frames[i:i + 2])
+        a, b = (read_photo(f).pixels for f in frames[i:i + 2])
+        if long_side is not None:
+            a, b = resize_long_side(a, long_side), resize_long_side(b, long_side)
         motion = frame_motion(a, b)
         out.append((a, b, motion.flow.astype(np.float32), motion.valid))
     return out
@@ -146,6 +167,16 @@ class DistillationData:
     # (frame_t, frame_t+1, flow, valid, reference_t, reference_t+1): the reference pair is what the
     # student's frame-to-frame change must follow (the teacher's outputs, or the frames themselves).
     frames: list[tuple[np.ndarray, ...]]
+    # The same for whole frames at the clip's own size, always with the teacher's outputs as reference:
+    # the steadiness stage's data (empty without it).
+    whole_frames: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+
+def _with_reference(pairs, teacher: torch.nn.Module | None) -> list[tuple[np.ndarray, ...]]:
+    """Append each frame pair's reference: the teacher's outputs on both frames, or (None) the frames."""
+    if teacher is None:
+        return [(a, b, fl, valid, a, b) for a, b, fl, valid in pairs]
+    return [(a, b, fl, valid, *(out for _, out in teacher_targets(teacher, [a, b]))) for a, b, fl, valid in pairs]
 
 
 def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torch.nn.Module,
@@ -155,17 +186,56 @@ def distillation_data(source: DataSource, cfg: StudentTrainConfig, teacher: torc
                                                                  cfg.video_distill_stride, cfg.video_distill_scale))
     use_video = cfg.video_pairs_per_step and cfg.weights.inter_frame
     frames = video_pairs(source, cfg.video_long_side, max_video_pairs) if use_video else []
-    if cfg.inter_frame_reference == "teacher":
-        frames = [(a, b, fl, valid, *(out for _, out in teacher_targets(teacher, [a, b]))) for a, b, fl, valid in frames]
-    else:
-        frames = [(a, b, fl, valid, a, b) for a, b, fl, valid in frames]
-    return DistillationData(targets, frames)
+    frames = _with_reference(frames, teacher if cfg.inter_frame_reference == "teacher" else None)
+    steady = cfg.steadiness
+    whole = video_pairs(source, None, stride=steady.pair_stride) if steady.steps and steady.weight else []
+    return DistillationData(targets, frames, _with_reference(whole, teacher))
+
+
+def _crop_terms(student: StudentNet, sampler: CropSampler, frames, cfg: StudentTrainConfig,
+                rng: np.random.Generator) -> dict[str, torch.Tensor]:
+    """The stage-1 loss terms on one batch: photo crops, their camera-motion pair, clip-frame crops."""
+    x, target = sampler(cfg.batch)
+    out = student(x)
+    terms = {"l1": F.l1_loss(out, target), "ssim": 1.0 - losses.ssim(out, target)}
+    if cfg.weights.camera_motion:
+        terms["camera_motion"] = camera_motion_loss(student, x, rng)
+    if frames:
+        a, b, fl, valid, ref_a, ref_b = sample_video_batch(frames, cfg.video_pairs_per_step, cfg.crop, rng)
+        terms["inter_frame"] = losses.inter_frame_loss(student(a), student(b), ref_a, ref_b, fl, valid)
+    return terms
+
+
+def _whole_frame_excess(student: StudentNet, pairs, rng: np.random.Generator) -> torch.Tensor:
+    """Stage 2's term on one whole training-frame pair: the student sees the frame as a preview does."""
+    a, b, fl, valid, ref_a, ref_b = pairs[int(rng.integers(len(pairs)))]
+    return losses.frame_change_excess(student(_to_tensor(a)), student(_to_tensor(b)), _to_tensor(ref_a), _to_tensor(ref_b),
+                                      torch.from_numpy(fl)[None], torch.from_numpy(valid)[None])
+
+
+def _optimise(opt: torch.optim.Optimizer, sched, steps: int, terms_of: Callable[[], dict],
+              weights: dict[str, float], name: str, bar, history: list[dict], first_step: int, verbose: bool) -> None:
+    task = bar.add_task(f"student ({name})", total=steps)
+    for step in range(steps):
+        terms = terms_of()
+        loss = sum(weights[k] * v for k, v in terms.items())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == steps - 1:
+            history.append({"step": first_step + step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()}})
+            if verbose:
+                print(f"{name} step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items() if k != "step"),
+                      flush=True)
+        bar.update(task, advance=1, description=f"student ({name})  L1 {terms['l1'].item():.4f}")
 
 
 def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bool = True,
                   teacher: torch.nn.Module | None = None, student: StudentNet | None = None,
                   data: DistillationData | None = None) -> tuple[StudentNet, dict]:
-    """Distil `student` (a fresh StudentNet(cfg.model) by default) from `teacher` (the committed one by default).
+    """Distil `student` (a fresh StudentNet(cfg.model) by default) from `teacher` (the committed one by default):
+    stage 1, then the steadiness stage when `cfg.steadiness.steps` and a clip with training frames (module doc).
 
     Passing an existing student continues from its weights: the compression stage uses this as
     its recovery step (a short distillation after pruning or a configuration change)."""
@@ -174,35 +244,29 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
     teacher = teacher or load_model(kind="teacher")
     data = data or distillation_data(source, cfg, teacher)
     sampler = CropSampler(data.targets, cfg.crop, cfg.seed + 1)
-    frames = data.frames
     student = student if student is not None else StudentNet(cfg.model)
     student.train()
-    opt = torch.optim.Adam(student.parameters(), cfg.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
-    w = cfg.weights
+    weights = cfg.weights.model_dump()
     history: list[dict] = []
     start = time.time()
     with progress(show_progress) as bar:
-        task = bar.add_task("student (distillation)", total=cfg.steps)
-        for step in range(cfg.steps):
-            x, target = sampler(cfg.batch)
-            out = student(x)
-            terms = {"l1": F.l1_loss(out, target), "ssim": 1.0 - losses.ssim(out, target)}
-            if w.camera_motion:
-                terms["camera_motion"] = camera_motion_loss(student, x, rng)
-            if frames:
-                a, b, fl, valid, ref_a, ref_b = sample_video_batch(frames, cfg.video_pairs_per_step, cfg.crop, rng)
-                terms["inter_frame"] = losses.inter_frame_loss(student(a), student(b), ref_a, ref_b, fl, valid)
-            loss = sum(getattr(w, k) * v for k, v in terms.items())
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            if step % 50 == 0 or step == cfg.steps - 1:
-                history.append({"step": step, "loss": loss.item(), **{k: v.item() for k, v in terms.items()}})
-                if not show_progress:
-                    print(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in history[-1].items() if k != "step"), flush=True)
-            bar.update(task, advance=1, description=f"student  L1 {terms['l1'].item():.4f}")
+        crop_terms = lambda: _crop_terms(student, sampler, data.frames, cfg, rng)  # noqa: E731
+        opt = torch.optim.Adam(student.parameters(), cfg.lr)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+        _optimise(opt, sched, cfg.steps, crop_terms, weights, "distillation", bar, history, 0, not show_progress)
+        distilled = time.time()
+        steady = cfg.steadiness
+        if steady.steps and data.whole_frames:
+            for m in student.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+            opt = torch.optim.Adam(student.parameters(), steady.lr)
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steady.steps)
+            _optimise(opt, sched, steady.steps,
+                      lambda: {**crop_terms(), "frame_excess": _whole_frame_excess(student, data.whole_frames, rng)},
+                      {**weights, "frame_excess": steady.weight}, "steadiness", bar, history, cfg.steps, not show_progress)
     info = {"seconds": round(time.time() - start, 1), "history": history,
-            "data": {"images": len(data.targets), "video_frame_pairs": len(frames)}}
+            "stage_seconds": {"distillation": round(distilled - start, 1), "steadiness": round(time.time() - distilled, 1)},
+            "data": {"images": len(data.targets), "video_frame_pairs": len(data.frames),
+                     "whole_frame_pairs": len(data.whole_frames) if steady.steps else 0}}
     return student.eval(), info

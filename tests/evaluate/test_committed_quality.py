@@ -33,22 +33,20 @@ def test_both_steadier_than_the_input(report):
     assert report["flicker"]["student"] < report["flicker"]["input"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 2 open: on bedroom frames 140-199 the committed student flickers 2.638 8-bit levels vs the teacher's 2.622 "
-    "(+0.6 %; input 3.133; with the single-scale teacher it was +2.1 %). The excess now sits below input luma 0.6 "
-    "(+1.4 %); in the highlights the student is steadier. Student seeds spread by 0.05 (README), more than the gap. "
-    "With its grid held the student measures 2.621: the excess is the grid changing between frames."))
 def test_student_flickers_no_more_than_teacher(report):
+    """Measured on bedroom frames 140-199 (960x540): student 2.595, teacher 2.622, input 3.133. Before the
+    steadiness stage the committed student measured 2.638 and students of other seeds 2.60-2.68; after it, the
+    committed student and a seed-1 student both measured within 0.01 of 2.595 (README, "Measured quality")."""
     assert report["flicker"]["student"] <= report["flicker"]["teacher"]
 
 
 def test_student_per_pixel_path_is_as_steady_as_the_teacher(report):
-    """Where the student's excess comes from: with its low-res grid held from the clip's first frame (what
-    temporal smoothing of the grid tends to), the committed student measures 2.621 vs the teacher's 2.622,
-    while the per-frame student measures 2.638. Held within 0.2 % of the teacher (the per-frame gap is 0.6 %)."""
+    """With its low-res grid held from the clip's first frame (what temporal smoothing of the grid tends to) the
+    committed student measures 2.594, per frame 2.595: the steadiness stage trained the grid's frame-to-frame
+    change away (before it: 2.621 held, 2.638 per frame). Both at most the teacher's 2.622."""
     flicker = report["flicker"]
-    assert flicker["student_grid_held"] <= flicker["teacher"] * 1.002
-    assert flicker["student_grid_held"] < flicker["student"]
+    assert flicker["student_grid_held"] <= flicker["teacher"]
+    assert flicker["student_grid_held"] <= flicker["student"] + 0.005
 
 
 def test_student_keeps_its_look_across_sizes(report):
@@ -62,19 +60,19 @@ def test_student_keeps_its_look_across_sizes(report):
 def test_student_as_steady_as_teacher_in_shadows_and_midtones(report):
     """Below input luma 0.6 outputs are rarely pushed to white, so this compares how each model passes the
     same noise and motion on, without clipping hiding it. The student is trained to change from frame to
-    frame as the teacher does: measured 6.57 vs 6.48 levels (+1.4 %; most of the committed student's excess
-    over the teacher is here), held within 2 %."""
+    frame no more than the teacher does: measured 6.37 vs 6.48 levels (before the steadiness stage 6.57, +1.4 %;
+    most of the excess over the teacher was here), held at most the teacher's."""
     by_luma = report["flicker_by_luma"]
     below = [i for i, (_, hi) in enumerate(by_luma["bands"]) if hi <= 0.6]
     pooled = {name: sum(by_luma["share"][i] * by_luma[name][i] for i in below) / sum(by_luma["share"][i] for i in below)
               for name in ("teacher", "student")}
-    assert pooled["student"] <= 1.02 * pooled["teacher"]
+    assert pooled["student"] <= pooled["teacher"]
 
 
 def test_student_follows_teachers_clipping_in_highlights(report):
     """Above input luma 0.8 the teacher pushes most pixels to white and its output barely changes (0.33 levels vs
     the input's 2.29). A student that passed the input's frame change on there flickered 0.40; trained to follow
-    the teacher's change it stays within 0.05 levels of it (measured 0.29)."""
+    the teacher's change it stays within 0.05 levels of it (measured 0.329 vs 0.327)."""
     by_luma = report["flicker_by_luma"]
     top = [i for i, (lo, _) in enumerate(by_luma["bands"]) if lo >= 0.8]
     assert top and all(by_luma["student"][i] <= by_luma["teacher"][i] + 0.05 for i in top)

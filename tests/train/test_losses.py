@@ -52,3 +52,17 @@ def test_inter_frame_loss_zero_for_consistent_output_and_positive_for_flicker():
     assert losses.inter_frame_loss(enhance(frame), enhance(shifted), frame, shifted, flow, valid).item() < 1e-6
     flicker = losses.inter_frame_loss(enhance(frame), enhance(shifted) + 0.05, frame, shifted, flow, valid)
     assert abs(flicker.item() - 0.05) < 1e-5
+
+
+def test_frame_change_excess_counts_only_change_beyond_the_reference():
+    """One-sided: an output steadier than the reference costs nothing, one that changes more pays the excess."""
+    frame = torch.rand(1, 3, 24, 32)
+    brighter = frame + 0.04  # the reference (teacher) changes by 0.04 between the two frames
+    still, valid = torch.zeros(1, 24, 32, 2), torch.ones(1, 24, 32, dtype=torch.bool)
+    excess = lambda out_next: losses.frame_change_excess(frame, out_next, frame, brighter, still, valid).item()  # noqa: E731
+    assert excess(frame) == 0.0 and excess(frame + 0.03) == 0.0 and excess(frame - 0.04) < 1e-6
+    assert abs(excess(frame + 0.1) - 0.06) < 1e-6 and abs(excess(frame - 0.1) - 0.06) < 1e-6
+    # matching the change instead charges the steadier output as much as a flickering one
+    assert abs(losses.inter_frame_loss(frame, frame, frame, brighter, still, valid).item() - 0.04) < 1e-6
+    valid[:, :, 16:] = False  # masked pixels do not count
+    assert excess(torch.cat([frame[..., :16], frame[..., 16:] + 0.5], dim=3)) == 0.0

@@ -92,7 +92,7 @@ def test_paired_loss_crops_both_members_alike():
 def test_student_distillation_learns_teacher_tone(monkeypatch):
     photos = [embedded_photo(n)[::4, ::4] for n in ("astronaut", "coffee", "chelsea")]
     monkeypatch.setattr(student_train, "build_training_images", lambda *a: photos)
-    monkeypatch.setattr(student_train, "video_pairs", lambda *a: [])
+    monkeypatch.setattr(student_train, "video_pairs", lambda *a, **k: [])
 
     class Brighten(torch.nn.Module):  # a stand-in teacher with a known global effect
         def forward(self, x):
@@ -117,7 +117,7 @@ def test_inter_frame_loss_follows_the_teachers_frame_change(monkeypatch):
     noisy = np.clip(photo + np.random.default_rng(0).normal(0, 0.05, photo.shape), 0, 1).astype(np.float32)
     still = (np.zeros(photo.shape[:2] + (2,), np.float32), np.ones(photo.shape[:2], bool))
     monkeypatch.setattr(student_train, "build_training_images", lambda *a: [photo])
-    monkeypatch.setattr(student_train, "video_pairs", lambda *a: [(photo, noisy, *still)])
+    monkeypatch.setattr(student_train, "video_pairs", lambda *a, **k: [(photo, noisy, *still)])
 
     class WhiteOut(torch.nn.Module):  # clips everything: no frame-to-frame change at all
         def forward(self, x):
@@ -125,7 +125,8 @@ def test_inter_frame_loss_follows_the_teachers_frame_change(monkeypatch):
 
     first_term = {}
     for reference in ("input", "teacher"):
-        cfg = student_train.StudentTrainConfig(steps=1, batch=1, crop=64, inter_frame_reference=reference)
+        cfg = student_train.StudentTrainConfig(steps=1, batch=1, crop=64, inter_frame_reference=reference,
+                                               steadiness={"steps": 0})
         data = student_train.distillation_data(None, cfg, WhiteOut())
         # the reference pair rides along with each frame pair: the teacher's outputs or the frames themselves
         assert np.all(data.frames[0][4] == 1.0) if reference == "teacher" else data.frames[0][4] is photo
@@ -148,3 +149,46 @@ def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source):
     assert native[0].shape == read_photo(clips[0][0]).pixels.shape  # the clip's own (preview) size
     with pytest.raises(ValueError, match="video_distill_stride"):
         student_train.StudentTrainConfig(video_distill_stride=0)
+
+
+def _steadiness_setup(monkeypatch):
+    """A photo and a noisy copy as one whole 'clip' frame pair, a teacher whose output does not change."""
+    photo = embedded_photo("coffee")[::6, ::6]
+    noisy = np.clip(photo + np.random.default_rng(0).normal(0, 0.05, photo.shape), 0, 1).astype(np.float32)
+    still = (np.zeros(photo.shape[:2] + (2,), np.float32), np.ones(photo.shape[:2], bool))
+    monkeypatch.setattr(student_train, "build_training_images", lambda *a: [photo])
+    monkeypatch.setattr(student_train, "video_pairs", lambda *a, **k: [(photo, noisy, *still)])
+
+    class Flatten(torch.nn.Module):  # the teacher: one grey whatever the noise
+        def forward(self, x):
+            return torch.full_like(x, 0.5)
+    return Flatten()
+
+
+def test_steadiness_stage_cuts_the_students_excess_frame_change(monkeypatch):
+    teacher = _steadiness_setup(monkeypatch)
+    cfg = student_train.StudentTrainConfig(steps=2, batch=1, crop=48, weights={"inter_frame": 0.0},
+                                           steadiness={"steps": 20, "lr": 5e-3, "weight": 10.0})
+    data = student_train.distillation_data(None, cfg, teacher)
+    # whole frames, each pair with the teacher's outputs as its reference
+    assert len(data.whole_frames) == 1 and data.whole_frames[0][0].shape == (67, 100, 3)
+    assert np.all(data.whole_frames[0][4] == 0.5)
+    student, info = student_train.train_student(None, cfg, show_progress=False, teacher=teacher, data=data)
+    excess = [row["frame_excess"] for row in info["history"] if "frame_excess" in row]
+    assert len(excess) >= 2 and excess[-1] < 0.5 * excess[0]
+    assert info["data"]["whole_frame_pairs"] == 1 and info["history"][-1]["step"] == 2 + 20 - 1
+
+
+def test_steadiness_stage_keeps_batchnorm_statistics_and_can_be_off(monkeypatch):
+    """Whole frames must not overwrite the running statistics learnt on photo crops; steps 0 skips the stage
+    (the search's recoveries), and then no whole-frame data is prepared."""
+    teacher = _steadiness_setup(monkeypatch)
+    stats = {}
+    for steps in (0, 5):
+        cfg = student_train.StudentTrainConfig(steps=3, batch=1, crop=48, steadiness={"steps": steps})
+        data = student_train.distillation_data(None, cfg, teacher)
+        assert len(data.whole_frames) == (1 if steps else 0)
+        student, info = student_train.train_student(None, cfg, show_progress=False, teacher=teacher, data=data)
+        stats[steps] = {k: v.clone() for k, v in student.state_dict().items() if "running" in k}
+        assert info["data"]["whole_frame_pairs"] == (1 if steps else 0)
+    assert stats[0].keys() == stats[5].keys() and all(torch.equal(stats[0][k], stats[5][k]) for k in stats[0])
