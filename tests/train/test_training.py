@@ -192,3 +192,20 @@ def test_steadiness_stage_keeps_batchnorm_statistics_and_can_be_off(monkeypatch)
         stats[steps] = {k: v.clone() for k, v in student.state_dict().items() if "running" in k}
         assert info["data"]["whole_frame_pairs"] == (1 if steps else 0)
     assert stats[0].keys() == stats[5].keys() and all(torch.equal(stats[0][k], stats[5][k]) for k in stats[0])
+
+
+def test_student_training_is_deterministic_across_both_stages(monkeypatch):
+    """`make train` reproduces the committed student: the same seed and data give the same weights,
+    bit for bit, through distillation and the steadiness stage (same thread count)."""
+    teacher = _steadiness_setup(monkeypatch)
+    cfg = student_train.StudentTrainConfig(steps=4, batch=1, crop=48, steadiness={"steps": 4})
+    weights = []
+    for _ in range(2):
+        data = student_train.distillation_data(None, cfg, teacher)
+        student, _ = student_train.train_student(None, cfg, show_progress=False, teacher=teacher, data=data)
+        weights.append(student.state_dict())
+    assert weights[0].keys() == weights[1].keys()
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    other, _ = student_train.train_student(None, cfg.model_copy(update={"seed": 1}), show_progress=False,
+                                           teacher=teacher, data=data)
+    assert not all(torch.equal(weights[0][k], v) for k, v in other.state_dict().items())
