@@ -195,8 +195,8 @@ def test_steadiness_stage_keeps_batchnorm_statistics_and_can_be_off(monkeypatch)
 
 
 def test_student_training_is_deterministic_across_both_stages(monkeypatch):
-    """`make train` reproduces the committed student: the same seed and data give the same weights,
-    bit for bit, through distillation and the steadiness stage (same thread count)."""
+    """What `make train`'s reproducibility rests on, on a small run: the same seed and data give the same
+    weights, bit for bit, through distillation and the steadiness stage (same thread count)."""
     teacher = _steadiness_setup(monkeypatch)
     cfg = student_train.StudentTrainConfig(steps=4, batch=1, crop=48, steadiness={"steps": 4})
     weights = []
