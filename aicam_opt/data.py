@@ -179,3 +179,16 @@ def load_pairs(source: DataSource, split: Split, long_side: int | None = None) -
             x, y = resize_long_side(x, long_side), resize_long_side(y, long_side)
         pairs[p.name] = (x, y)
     return pairs
+
+
+def sized_photo(height: int, width: int) -> np.ndarray:
+    """A real photo (Kodak kodim23, else the embedded 'rocket') resized to height x width, uint8: the
+    picture the speed benchmarks and the gate's host timing run on (speed does not depend on content)."""
+    import cv2
+
+    from .images import read_native
+
+    source = resolve()
+    path = source.root / "photos" / "kodak24" / "kodim23.png" if source.root else None
+    pixels = read_native(path) if path is not None and path.is_file() else (embedded_photo("rocket") * 255).astype(np.uint8)
+    return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_CUBIC)

@@ -24,7 +24,7 @@ from typing import Any
 from ..cost import model_cost
 from ..cost.onnx_counter import count_onnx
 from ..cost.tvm_check import legalized_calls, our_buckets, tvm_buckets
-from ..runtime import kernel as fused
+from ..kernels import fullres as fused
 from .parts import LoadedCandidate, Part
 
 THRESHOLD = 0.01

@@ -8,7 +8,7 @@ Two kinds of graph:
   with DLight schedules; others: the generic `default` build pipeline, as `tvm.compile` chooses),
   VM code generation, TIR code generation (on failure every TIR function is built alone to name the
   failing ops), VM link.
-- The fused full-res kernel: `runtime.kernel`'s definition with its schedule for the target.
+- The fused full-res kernel: `kernels.fullres`'s definition with its schedule for the target.
 
 Hexagon. TVM 0.27's `tirx.build` treats only llvm/c/cuda_host functions as host code: with an aarch64
 host a plain (not thread-bound) TIR function is bound to the host and compiled for aarch64, so a
@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .. import atomic
-from ..runtime import kernel as fused
+from ..kernels import fullres as fused
 from . import hexagon_intrinsics
 from .targets import ELF_MACHINES, cross_compiler, expected_isa, without_host
 

@@ -28,8 +28,10 @@ import torch
 
 from ..config import save_json
 from ..data import resolve
-from ..runtime.bench import BASELINE_BYTES_PER_PIXEL, SIZES, baseline_fits, best_time, real_photo
-from ..runtime.lowres import downsample_banded, to_nchw
+from ..data import sized_photo
+from ..runtime.bench import BASELINE_BYTES_PER_PIXEL, SIZES, baseline_fits
+from ..timing import best_time
+from ..kernels.lowres import downsample_banded, to_nchw
 from . import backend
 from .candidate import tool_versions
 from .parts import (FullResPart, LowResPart, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
@@ -87,7 +89,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
     full_torch = FullResPart(loaded.deployed).eval()
     kernel = None
     if kernel_can_represent(loaded):
-        from ..runtime.compiled import CompiledFullRes
+        from ..kernels.compiled import CompiledFullRes
 
         kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
         report["full_res_engine"] = full_res_kernel_part(loaded).engine
@@ -95,7 +97,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
         report["full_res_engine"] = "relax_onnx"
     for name in sizes:
         height, width = SIZES[name]
-        pixels = real_photo(height, width)
+        pixels = sized_photo(height, width)
         image = pixels.astype(np.float32) / np.float32(255.0)
         mp = height * width / 1e6
         row: dict[str, Any] = {"height": height, "width": width}

@@ -150,7 +150,7 @@ def _compile_part(part: Part, target: dict[str, Any]) -> backend.Compiled:
 
 def _graph_info(part: Part) -> dict[str, Any]:
     if part.engine == "fused_kernel":
-        return {"kind": "fused_kernel", "definition": "aicam_opt/runtime/kernel.py define_fullres",
+        return {"kind": "fused_kernel", "definition": "aicam_opt/kernels/fullres.py define_fullres",
                 "spec": part.kernel_spec.key, "entry": backend.KERNEL_FUNCTION}
     return {"kind": "onnx", "file": part.onnx_path.name, "sha256": backend.sha256_bytes(part.onnx_path.read_bytes()),
             "opset": 20}

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from ..config import save_json
-from ..runtime.bench import real_photo
+from ..data import sized_photo
 from ..runtime.enhance import Enhancer
-from ..runtime.lowres import torch_threads
+from ..kernels.lowres import torch_threads
 
 PHOTO = (3000, 4000)  # (H, W): a 12 MP still
 MEASURED_FILE = "measured.json"
@@ -49,7 +49,7 @@ def median_ratio(times: list[float], reference: list[float]) -> float:
 def measure_winners(report_dir: str | Path, repeats: int = 7) -> dict[str, Any]:
     report_dir = Path(report_dir)
     winners = json.loads((report_dir / "winners.json").read_text())["winners"]
-    pixels = real_photo(*PHOTO)
+    pixels = sized_photo(*PHOTO)
     folders = {role: w["dir"] for role, w in winners.items() if w is not None and w.get("dir")}
     enhancers = {"reference": Enhancer.for_model("student")}
     enhancers.update({folder: Enhancer.for_model(report_dir / folder / "student.safetensors")

@@ -8,7 +8,7 @@ fake-quant, fp16 emulated), exactly as the candidate was measured, and each part
 - low_res (fixed cost): `deployed.low_res`, (1, 3, S, S) low-res image -> (1, 12, D, G, G) grid,
   exported to ONNX opset 20 (QuantizeLinear/DequantizeLinear pairs when int8, half tensors when
   fp16) and imported into Relax.
-- full_res (per pixel): the fused TensorIR kernel of `runtime.kernel` when it can represent the
+- full_res (per pixel): the fused TensorIR kernel of `kernels.fullres` when it can represent the
   part (fp32, and fp16, which it computes in float32), with the guide's weights as runtime inputs
   saved beside the artifact; an int8 full-res path (NNCF fake-quant inside the guide) is exported
   to ONNX at a fixed image size instead (torch.export specialises the slice's coordinate grid).
@@ -32,8 +32,8 @@ from ..data import DataSource
 from ..errors import AicamError
 from ..models.checkpoints import load_model, sha256_of
 from ..models.student import StudentNet
-from ..runtime.compiled import guide_params, spec_for
-from ..runtime.kernel import KernelSpec, PixelType
+from ..kernels.compiled import guide_params, spec_for
+from ..kernels.fullres import KernelSpec, PixelType
 
 PARTS = ("low_res", "full_res")
 KERNEL_PARAM_NAMES = ("ccm", "ccm_bias", "thresholds", "slopes", "mix", "mix_bias")

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import AicamError
 from ..latency.target import load_target
-from ..runtime import kernel
+from ..kernels import fullres as kernel
 
 HOST_TARGET: dict[str, Any] = dict(kernel.HOST_TARGET)  # {"kind": "llvm", "mcpu": "native"}
 

@@ -2,7 +2,7 @@
 
 The phone's builds cannot run here (no aarch64 CPU, no OpenCL runtime, no DSP), so each part's graph
 is compiled again for `targets.HOST_TARGET` from the very same input: the part's ONNX file for a
-Relax part, the same kernel definition (`runtime.kernel`, CPU schedule, via the runtime's build
+Relax part, the same kernel definition (`kernels.fullres`, CPU schedule, via the runtime's build
 cache) for the fused kernel. Then, on the evaluation photos ([0, 1] float32):
 
 - low_res: the compiled grid vs PyTorch's, both sliced by the float32 PyTorch full-res path;
@@ -31,8 +31,8 @@ from ..evaluate.quality import psnr as _psnr
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
 from ..models.student import downsample
-from ..runtime.compiled import CompiledFullRes
-from ..runtime.lowres import to_nchw
+from ..kernels.compiled import CompiledFullRes
+from ..kernels.lowres import to_nchw
 from . import backend
 from .parts import LoadedCandidate, LowResPart, Part, export_full_res_onnx, full_res_onnx_part
 from .targets import host_target

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import DataSource, Split, load_pairs, load_photos
-from ..train.degrade import degrade
+from ..degrade import degrade
 
 EMBEDDED_DEGRADE_SEED = 1234
 PHOTO_LONG_SIDE = 768

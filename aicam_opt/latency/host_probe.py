@@ -13,23 +13,11 @@ import time
 
 import numpy as np
 
-
-def _median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up: page faults and first-touch allocation are not part of the steady state
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from ..timing import median_time, memory_bandwidth_gbps
 
 
-def memory_bandwidth_gbps(megabytes: int = 512, repeats: int = 15) -> float:
-    """Copy bandwidth (bytes read + bytes written per second) of a buffer far larger than the caches."""
-    src = np.ones(megabytes * (1 << 20) // 8, dtype=np.float64)
-    dst = np.empty_like(src)
-    seconds = _median_seconds(lambda: np.copyto(dst, src), repeats)
-    return 2 * src.nbytes / seconds / 1e9
+
+
 
 
 def peak_fp32_gflops(threads: int, n: int = 2048, repeats: int = 9) -> float:
@@ -41,7 +29,7 @@ def peak_fp32_gflops(threads: int, n: int = 2048, repeats: int = 9) -> float:
     try:
         a = torch.randn(n, n)
         b = torch.randn(n, n)
-        seconds = _median_seconds(lambda: a @ b, repeats)
+        seconds = median_time(lambda: a @ b, repeats)
     finally:
         torch.set_num_threads(previous)
     return 2 * n ** 3 / seconds / 1e9

@@ -6,7 +6,7 @@ its input and output buffers), so this counts what the runtime itself allocates:
   input intermediate (kernel i-1's output) and its own output are both resident: the peak is the
   largest such pair over the fused kernels (fusion as the latency model does it, at each part's
   precision);
-- the full-res path is streamed over row bands (runtime/compiled.py, `band_rows`), so its
+- the full-res path is streamed over row bands (kernels/compiled.py, `band_rows`), so its
   intermediates are counted for one band, not for the whole picture; the low-res path runs at its
   fixed size whatever the photo;
 - the model's first input and last output are the caller's buffers and are not counted;
@@ -20,7 +20,7 @@ from ..cost.records import OpCost
 from .model import Placement, element_bytes, fuse
 from .target import BYTES_PER_ELEMENT, Target
 
-DEFAULT_BAND_ROWS = 256  # runtime.compiled.DEFAULT_BAND_ROWS; not imported so that costing never loads TVM
+DEFAULT_BAND_ROWS = 256  # kernels.compiled.DEFAULT_BAND_ROWS; not imported so that costing never loads TVM
 
 
 def peak_memory_bytes(ops: list[OpCost], placement: Placement, target: Target, height: int,

@@ -32,6 +32,8 @@ import numpy as np
 import torch
 
 from ..config import save_json
+from ..data import sized_photo as real_photo
+from ..timing import best_time, memory_bandwidth_gbps, peak_rss_bytes
 from ..errors import AicamError
 from ..models.student import StudentConfig, StudentNet
 
@@ -42,25 +44,8 @@ BASELINE_BYTES_PER_PIXEL = 520
 VIDEO = {"1080p": (1080, 1920), "4K": (2160, 3840), "8K": (4320, 7680)}
 
 
-def best_time(fn: Callable[[], object], repeats: int, budget_s: float = 60.0) -> float:
-    """Minimum wall time of `repeats` runs (fewer if the budget is spent): the least disturbed run."""
-    times: list[float] = []
-    start = time.perf_counter()
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-        if time.perf_counter() - start > budget_s:
-            break
-    return min(times)
 
 
-def memory_bandwidth(n_bytes: int = 512 << 20, repeats: int = 5) -> float:
-    """GB/s of a large numpy copy, counting the bytes read and the bytes written."""
-    src = np.ones(n_bytes // 4, np.float32)
-    dst = np.empty_like(src)
-    np.copyto(dst, src)
-    return 2 * n_bytes / best_time(lambda: np.copyto(dst, src), repeats) / 1e9
 
 
 def bench_student() -> tuple[StudentNet, str]:
@@ -77,24 +62,13 @@ def bench_student() -> tuple[StudentNet, str]:
     return net, "StudentNet(StudentConfig()) with seeded random perturbation (no committed checkpoint yet)"
 
 
-def real_photo(height: int, width: int) -> np.ndarray:
-    """A real photo from the data (Kodak kodim23, else an embedded one) resized to height x width, uint8."""
-    import cv2
-
-    from ..data import embedded_photo, resolve
-    from ..images import read_native
-
-    source = resolve()
-    path = source.root / "photos" / "kodak24" / "kodim23.png" if source.root else None
-    pixels = read_native(path) if path is not None and path.is_file() else (embedded_photo("rocket") * 255).astype(np.uint8)
-    return cv2.resize(pixels, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
 class Engines:
     """The three ways to run the same `FullResPath` on an HxWx3 picture."""
 
     def __init__(self, net: StudentNet):
-        from .compiled import CompiledFullRes
+        from ..kernels.compiled import CompiledFullRes
 
         self.net = net
         self.compiled = CompiledFullRes(net.full_res, net.cfg)
@@ -180,13 +154,6 @@ def run_e2e_100mp(model_path: Path, work: Path) -> dict:
     return report
 
 
-def peak_rss_bytes() -> int:
-    """This process's peak RSS since exec: VmHWM. (getrusage's ru_maxrss is not used: on Linux it
-    keeps the parent's RSS at fork time across exec, which would charge the benchmark's own memory.)"""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def child_e2e(src: str, dst: str, model_path: str) -> None:
@@ -210,9 +177,9 @@ def clip_flicker(net: StudentNet) -> dict:
     frames enhanced with and without temporal smoothing."""
     from ..data import clip_frames, resolve
     from ..evaluate.flicker import clip_motion, flicker
-    from .compiled import CompiledFullRes
+    from ..kernels.compiled import CompiledFullRes
     from .enhance import Enhancer
-    from .lowres import to_float
+    from ..kernels.lowres import to_float
     from ..images import read_native
     from .smoothing import SmoothingConfig, settle_frames
 
@@ -288,7 +255,7 @@ def measure_photo(engines: Engines, bandwidth: float, repeats: int, quick: bool)
 
 
 def measure_video(engines: Engines, repeats: int, baseline_threads: dict[str, int]) -> dict:
-    from .lowres import predict_grid
+    from ..kernels.lowres import predict_grid
 
     video = {}
     for name, (h, w) in VIDEO.items():
@@ -314,7 +281,7 @@ def measure_video(engines: Engines, repeats: int, baseline_threads: dict[str, in
 
 def run(out_path: Path, quick: bool = False, sections: tuple[str, ...] = SECTIONS) -> dict:
     """Measure `sections` and write them into `out_path` (other sections already there are kept)."""
-    from .compiled import load_kernel, spec_for
+    from ..kernels.compiled import load_kernel, spec_for
 
     net, weights = bench_student()
     engines = Engines(net)
@@ -331,7 +298,7 @@ def run(out_path: Path, quick: bool = False, sections: tuple[str, ...] = SECTION
         "student_weights": weights,
         "note": "timings are the best of several runs on a shared host; each section records when it was "
                 "measured and the load average",
-        "memory_bandwidth_gb_s": memory_bandwidth(),
+        "memory_bandwidth_gb_s": memory_bandwidth_gbps(),
         "measured_at_utc": stamp,
     })
     repeats = 3 if quick else 5

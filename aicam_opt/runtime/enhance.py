@@ -24,9 +24,9 @@ from ..errors import AicamError
 from ..images import PHOTO_SUFFIXES, VIDEO_SUFFIXES, list_photos
 from ..models.checkpoints import resolve_model
 from ..models.student import StudentNet
-from .compiled import DEFAULT_BAND_ROWS, CompiledFullRes
-from .kernel import PIXEL_SCALE, VEC
-from .lowres import downsample_banded, predict_grid, to_nchw, torch_threads
+from ..kernels.compiled import DEFAULT_BAND_ROWS, CompiledFullRes
+from ..kernels.fullres import PIXEL_SCALE, VEC
+from ..kernels.lowres import downsample_banded, predict_grid, to_nchw, torch_threads
 from ..images import read_native, write_native
 from .smoothing import SmoothingConfig, TemporalGrid
 

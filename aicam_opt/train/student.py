@@ -34,7 +34,7 @@ from ..models.student import StudentConfig, StudentNet
 from ..motion import frame_motion
 from . import losses
 from .batches import CropSampler, progress
-from .degrade import degrade
+from ..degrade import degrade
 
 
 class StudentLossWeights(Config):

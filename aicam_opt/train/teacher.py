@@ -24,7 +24,7 @@ from ..images import resize_long_side
 from ..models.teacher import Discriminator, Generator, TeacherConfig
 from . import losses
 from .batches import CropSampler, progress
-from .degrade import degrade
+from ..degrade import degrade
 
 
 class TeacherLossWeights(Config):

@@ -10,7 +10,7 @@ import pytest
 
 from aicam_opt.compile import backend, hexagon_intrinsics
 from aicam_opt.compile.targets import tvm_target, without_host
-from aicam_opt.runtime.kernel import KernelSpec
+from aicam_opt.kernels.fullres import KernelSpec
 
 SPEC = KernelSpec(n_curves=1, knots=8, depth=4, grid_size=8, dtype="float32")
 

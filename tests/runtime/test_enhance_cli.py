@@ -12,8 +12,8 @@ import torch
 from aicam_opt.models.checkpoints import save_checkpoint
 from aicam_opt.models.teacher import Generator, TeacherConfig
 from aicam_opt.cli import main
-from aicam_opt.runtime.compiled import CompiledFullRes
-from aicam_opt.runtime.lowres import predict_grid
+from aicam_opt.kernels.compiled import CompiledFullRes
+from aicam_opt.kernels.lowres import predict_grid
 from aicam_opt.images import read_native, write_native
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import torch
 
 from aicam_opt.models.student import StudentConfig
-from aicam_opt.runtime.compiled import CompiledFullRes
+from aicam_opt.kernels.compiled import CompiledFullRes
 from aicam_opt.runtime.enhance import Enhancer
 from aicam_opt.evaluate.flicker import clip_motion, flicker
-from aicam_opt.runtime.lowres import to_float
+from aicam_opt.kernels.lowres import to_float
 from aicam_opt.images import read_native
 import pytest
 
@@ -34,7 +34,7 @@ def test_smoothing_reduces_flicker_on_real_frames(make_student, eval_frames):
 
 
 def test_off_is_the_plain_per_frame_grid(student, eval_frames):
-    from aicam_opt.runtime.lowres import downsample_banded
+    from aicam_opt.kernels.lowres import downsample_banded
 
     tracker = TemporalGrid(student, SmoothingConfig.off())
     for path in eval_frames[:2]:

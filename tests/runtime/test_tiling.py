@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from aicam_opt.models.student import downsample
-from aicam_opt.runtime import lowres
-from aicam_opt.runtime.compiled import CompiledFullRes
-from aicam_opt.runtime.lowres import downsample_banded, predict_grid, to_nchw
+from aicam_opt.kernels import lowres
+from aicam_opt.kernels.compiled import CompiledFullRes
+from aicam_opt.kernels.lowres import downsample_banded, predict_grid, to_nchw
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import torch
 from aicam_opt.data import clip_frames, embedded_photo
 from aicam_opt.images import read_photo
 from aicam_opt.train.batches import CropSampler
-from aicam_opt.train.degrade import degrade
+from aicam_opt.degrade import degrade
 from aicam_opt.train import student as student_train
 from aicam_opt.train import teacher as teacher_train
 from aicam_opt.models.student import StudentNet

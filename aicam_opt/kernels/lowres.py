@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.student import StudentNet
-from .kernel import PIXEL_SCALE
+from .fullres import PIXEL_SCALE
 
 BAND_BYTES = 64 << 20  # float32 bytes converted at a time
 

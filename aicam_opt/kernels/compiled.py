@@ -19,8 +19,8 @@ import torch
 from .. import atomic
 from ..errors import AicamError
 from ..models.student import FullResPath, StudentConfig
-from . import kernel
-from .kernel import VEC, KernelSpec, PixelType
+from . import fullres as kernel
+from .fullres import VEC, KernelSpec, PixelType
 
 PIXEL_DTYPES: dict[type, PixelType] = {np.uint8: "uint8", np.uint16: "uint16", np.float32: "float32"}
 DEFAULT_BAND_ROWS = 256  # 256 rows of a 12240-wide 8-bit photo: 9 MB in + 9 MB out per band

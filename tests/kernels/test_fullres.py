@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from aicam_opt.models.student import StudentConfig, downsample
-from aicam_opt.runtime import kernel
-from aicam_opt.runtime.compiled import CompiledFullRes
-from aicam_opt.runtime.lowres import predict_grid, to_nchw
+from aicam_opt.kernels import fullres as kernel
+from aicam_opt.kernels.compiled import CompiledFullRes
+from aicam_opt.kernels.lowres import predict_grid, to_nchw
 
 
 
