@@ -18,6 +18,8 @@ import numpy as np
 from skimage.color import rgb2gray
 
 from ..motion import FrameMotion, frame_motion, warp
+from ..errors import AicamError
+from .tone import at_extreme
 
 # Input-luma bands of the breakdown: shadows, darker and brighter midtones, bright, highlights.
 LUMA_BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -27,17 +29,31 @@ def clip_motion(frames: Sequence[np.ndarray]) -> list[FrameMotion]:
     return [frame_motion(a, b) for a, b in zip(frames[:-1], frames[1:])]
 
 
-def _pair_errors(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(per-pixel warped error in 0..1, valid mask) for every consecutive pair."""
+def _pair_errors(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion],
+                 inputs: Sequence[np.ndarray] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(per-pixel warped error in 0..1, valid mask) for every consecutive pair. With `inputs`, pixels
+    that the input or the output clips (in frame t or the warped frame t+1) are left out."""
     if len(outputs) != len(motion) + 1:
         raise ValueError("need one more output frame than motion pairs")
-    for (a, b), m in zip(zip(outputs[:-1], outputs[1:]), motion):
-        yield np.abs(a - warp(b, m.flow)).mean(axis=2), m.valid
+    for t, ((a, b), m) in enumerate(zip(zip(outputs[:-1], outputs[1:]), motion)):
+        warped = warp(b, m.flow)
+        valid = m.valid
+        if inputs is not None:
+            valid = valid & ~(at_extreme(inputs[t]) | at_extreme(warp(inputs[t + 1], m.flow)) | at_extreme(a)
+                              | at_extreme(warped))
+        yield np.abs(a - warped).mean(axis=2), valid
 
 
-def flicker(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion]) -> float:
-    errors = [diff[valid].mean() for diff, valid in _pair_errors(outputs, motion) if valid.any()]
-    return float(np.mean(errors) * 255.0) if errors else float("nan")
+def flicker(outputs: Sequence[np.ndarray], motion: Sequence[FrameMotion],
+            unclipped_in: Sequence[np.ndarray] | None = None) -> float:
+    """Flicker in 8-bit levels; with `unclipped_in` (the input frames), over the pixels that neither the
+    input nor the output clips."""
+    errors = [diff[valid].mean() for diff, valid in _pair_errors(outputs, motion, unclipped_in) if valid.any()]
+    if not errors:
+        raise AicamError("flicker: no frame pair has a valid (unoccluded" +
+                         (", unclipped" if unclipped_in is not None else "") + ") pixel to measure; give a longer clip "
+                         "or frames with less motion and fewer clipped areas")
+    return float(np.mean(errors) * 255.0)
 
 
 def luma_bands(frames: Sequence[np.ndarray], bands: Sequence[float] = LUMA_BANDS) -> list[np.ndarray]:
