@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..timing import median_time
-from .fullres import KernelSpec
+from .spec import KernelSpec
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ..errors import AicamError
 from ..models.student import FullResPath, StudentConfig
 from . import fullres as kernel
 from .fullres import VEC, KernelSpec, PixelType
+from .spec import spec_for
 
 PIXEL_DTYPES: dict[type, PixelType] = {np.uint8: "uint8", np.uint16: "uint16", np.float32: "float32"}
 DEFAULT_BAND_ROWS = 256  # 256 rows of a 12240-wide 8-bit photo: 9 MB in + 9 MB out per band
@@ -56,11 +57,6 @@ def load_kernel(spec: KernelSpec, target: dict | str = kernel.HOST_TARGET) -> Ca
                 lib.mod.export_library(str(tmp))
         _loaded[key] = tvm.runtime.load_module(str(path))["fullres"]
         return _loaded[key]
-
-
-def spec_for(cfg: StudentConfig, dtype: PixelType) -> KernelSpec:
-    return KernelSpec(n_curves=3 if cfg.guide == "ccm_curve" else 1, knots=cfg.curve_knots,
-                      depth=cfg.grid_depth, grid_size=cfg.grid_size, dtype=dtype)
 
 
 def guide_params(full_res: FullResPath) -> list[np.ndarray]:

@@ -31,32 +31,11 @@ the caller (PyTorch).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 import tvm
 from tvm.script import tirx as T
 from tvm.s_tir import Schedule
 
-PixelType = Literal["uint8", "uint16", "float32"]
-VEC = 8  # pixels per vector block: 8 float32 lanes = one AVX2 register (2 NEON registers on the phone)
-PIXEL_SCALE = {"uint8": 255.0, "uint16": 65535.0, "float32": 1.0}
-
-
-@dataclass(frozen=True)
-class KernelSpec:
-    """Everything that is compiled into the kernel; the weights are runtime inputs."""
-
-    n_curves: int  # 3 for the 'ccm_curve' guide, 1 for 'luma_curve'
-    knots: int
-    depth: int  # D
-    grid_size: int  # G
-    dtype: PixelType = "float32"  # input and output pixel type (ints are scaled to [0, 1] and back)
-
-    @property
-    def key(self) -> str:
-        return f"c{self.n_curves}_k{self.knots}_d{self.depth}_g{self.grid_size}_{self.dtype}"
-
+from .spec import PIXEL_SCALE, VEC, KernelSpec, PixelType
 
 def define_fullres(spec: KernelSpec) -> tvm.tirx.PrimFunc:
     """The target-independent TensorIR definition of the fused full-res path (unscheduled)."""

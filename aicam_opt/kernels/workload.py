@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .fullres import VEC, KernelSpec
+from .spec import VEC, KernelSpec
 
 COEFFICIENTS = 12  # the 3x4 affine colour transform per pixel
 CHANNELS = 3

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from ..config import Config
-from ..kernels.fullres import KernelSpec
+from ..kernels.spec import KernelSpec
 from ..kernels.workload import KernelWorkload, executed, lanes_per_row
 from .target import Unit
 

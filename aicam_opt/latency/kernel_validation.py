@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import Field
 
 from ..config import Config, load_yaml, save_json
-from ..kernels.fullres import KernelSpec
+from ..kernels.spec import KernelSpec
 from .kernel_model import KernelCalibration, fit_kernel_calibration, predict_kernel
 from .target import TARGETS_DIR, Target
 
