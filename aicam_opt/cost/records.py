@@ -23,6 +23,10 @@ OP_CLASSES = (
 )
 
 
+# Not an op class of a graph: one shipped kernel that does a whole part (kernels.workload describes it).
+FUSED_KERNEL = "fused_kernel"
+
+
 @dataclass(frozen=True)
 class OpCost:
     name: str                 # node name in the traced graph
@@ -43,6 +47,8 @@ class OpCost:
     counted: bool = True      # False: an op the counter does not know; its figures are NOT zero-cost, they are unknown
     note: str = ""
     scope: str = ""           # where in the model: module path (torch) or the node's name scope (ONNX)
+    kernel: str = ""          # a fused kernel (op_class FUSED_KERNEL): its KernelSpec key; priced from the spec
+    image: tuple[int, int] | None = None  # a fused kernel: the (height, width) it runs over
 
     @property
     def flops(self) -> int:
@@ -64,5 +70,7 @@ class OpCost:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        if not self.kernel:  # graph ops: the document keeps its fields
+            del d["kernel"], d["image"]
         d["flops"] = self.flops
         return d

@@ -27,6 +27,8 @@ from pydantic import Field
 
 from ..config import Config, load_yaml
 from ..cost.records import OP_CLASSES, OpCost
+from ..kernels.spec import KernelSpec
+from .kernel_model import KernelCalibration, predict_kernel
 from ..errors import AicamError
 from .target import BYTES_PER_ELEMENT, TARGETS_DIR, Target
 
@@ -60,6 +62,8 @@ class Calibration(Config):
     command: str = ""
     fitted_at_utc: str = ""
     units: dict[str, dict[str, PrecisionCalibration]]
+    kernels: dict[str, KernelCalibration] = Field(
+        default_factory=dict, description="unit -> figures of the fused full-res kernel on it (kernel_model.py)")
     notes: list[str] = Field(default_factory=list)
     fit: dict = Field(default_factory=dict, description="rows, residuals and parameters of the fit (for people)")
 
@@ -70,6 +74,16 @@ class Calibration(Config):
             have = [f"{u}/{p}" for u, ps in self.units.items() for p in ps]
             raise AicamError(f"calibration of '{self.target}' has no figures for {unit}/{precision} "
                              f"(calibrated: {', '.join(have) or 'none'}); run `aicam-opt calibrate --target {self.target}`") from None
+
+
+    def kernel_for(self, unit: str) -> KernelCalibration:
+        try:
+            return self.kernels[unit]
+        except KeyError:
+            raise AicamError(f"calibration of '{self.target}' has no figures for the fused full-res kernel on the "
+                             f"{unit} (calibrated: {', '.join(self.kernels) or 'none'}); run "
+                             f"`aicam-opt calibrate --target {self.target}`, or place the full-res part on a "
+                             "unit that has them") from None
 
 
 def calibration_path(target: str) -> Path:
@@ -229,6 +243,17 @@ class LatencyModel:
             rows.append(OpTime(op, a.unit, a.precision, 0.0, c * 1e3, 0.0, 0.0, c * 1e3, fused_into=head.name))
         return rows
 
+    def _kernel_times(self, op: OpCost, a: Assignment) -> list[OpTime]:
+        """A shipped fused kernel, priced from its spec on the unit (kernel_model.py), not as a graph op."""
+        spec = KernelSpec.from_key(op.kernel)
+        height, width = op.image
+        unit = self.target.unit(a.unit)
+        threads = (a.cores or unit.core_count) if unit.kind == "cpu" else 1
+        p = predict_kernel(spec, unit, self.calibration.kernel_for(a.unit), height, width,
+                           self.target.bandwidth_gbps(a.unit), threads)
+        return [OpTime(op, a.unit, a.precision, float(p.pixel_bytes), p.compute_ms, p.memory_ms, p.overhead_ms,
+                       p.latency_ms)]
+
     def predict(self, ops: list[OpCost], placement: Placement | None = None) -> Prediction:
         placement = placement or Placement()
         rows: list[OpTime] = []
@@ -245,7 +270,7 @@ class LatencyModel:
             unit.precision_spec(a.precision)  # an unsupported precision is an error, not a silent fallback
             figures = self._unit_figures(a)
             for group in fuse(list(run), unit.fusion.conv_bias_activation, unit.fusion.elementwise_chains):
-                times = self._group_times(group, a, figures)
+                times = self._kernel_times(group.head, a) if group.head.kernel else self._group_times(group, a, figures)
                 rows.extend(times)
                 parts_ms[part] = parts_ms.get(part, 0.0) + sum(t.latency_ms for t in times)
             if not calls or calls[-1].unit != a.unit:
