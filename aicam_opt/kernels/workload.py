@@ -25,6 +25,9 @@ from .spec import VEC, KernelSpec
 COEFFICIENTS = 12  # the 3x4 affine colour transform per pixel
 CHANNELS = 3
 PIXEL_BYTES = {"uint8": 1, "uint16": 2, "float32": 4}
+# cpu: row tables + tent weights over the D bins (what schedule_cpu builds); gpu: the same arithmetic
+# with the tables inlined (schedule_gpu); gpu_taps: the slice by 8 gathered corners (HDRNet's form).
+SCHEDULES = ("cpu", "gpu", "gpu_taps")
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,17 @@ def executed(spec: KernelSpec, schedule: str = "cpu") -> KernelWorkload:
         per_row = LaneOps(fma=COEFFICIENTS * depth * gsize * 4, add=COEFFICIENTS * depth * gsize,
                           index=COEFFICIENTS * depth * gsize * 2)
         table_bytes = 2 * COEFFICIENTS * depth * gsize * 4
+    elif schedule == "gpu_taps":
+        # The slice as grid_sample does it (HDRNet's form): per coefficient the 8 corner values of the
+        # pixel's grid cell gathered and lerped (7 lerps of sub + FMA); the cell and its 3 fractions once.
+        cell = LaneOps(index=4 * 3)
+        lookups = LaneOps(fma=COEFFICIENTS * 7, add=COEFFICIENTS * 7)
+        row_coordinate = LaneOps(index=4)
+        per_pixel = (_guide(spec) + LaneOps(fma=1) + column + row_coordinate + cell + lookups + _affine_apply()
+                     + _pixel_io(spec))
+        table_loads = 8 * COEFFICIENTS
+        per_row = LaneOps()
+        table_bytes = COEFFICIENTS * depth * gsize * gsize * 4
     elif schedule == "gpu":
         # Row tables inlined: each (coefficient, bin) term reads the grid at x0 and x0+1 of two grid
         # rows (4 gathers) and lerps over y twice (2 FMA + 2 mul), then the tent FMA pair.
@@ -129,7 +143,7 @@ def executed(spec: KernelSpec, schedule: str = "cpu") -> KernelWorkload:
         per_row = LaneOps()
         table_bytes = COEFFICIENTS * depth * gsize * gsize * 4
     else:
-        raise ValueError(f"kernel schedule {schedule!r}: expected 'cpu' or 'gpu'")
+        raise ValueError(f"kernel schedule {schedule!r}: expected one of {', '.join(SCHEDULES)}")
     nbytes = CHANNELS * PIXEL_BYTES[spec.dtype]
     return KernelWorkload(spec, schedule, per_pixel, table_loads, per_row, table_bytes, nbytes, nbytes)
 

@@ -74,9 +74,11 @@ def l1_bytes(unit: Unit) -> int | None:
 
 
 def predict_kernel(spec: KernelSpec, unit: Unit, calibration: KernelCalibration, height: int, width: int,
-                   bandwidth_gbps: float, threads: int = 1) -> KernelPrediction:
-    workload: KernelWorkload = executed(spec, schedule_for_unit(unit))
+                   bandwidth_gbps: float, threads: int = 1, schedule: str | None = None) -> KernelPrediction:
+    workload: KernelWorkload = executed(spec, schedule or schedule_for_unit(unit))
     lane_ops = workload.ops(height, width).total
+    if unit.kind in GPU_KINDS:  # a GPU issues each gather from its lanes like an arithmetic instruction
+        lane_ops += workload.table_loads_per_pixel * height * lanes_per_row(width)
     scale = threads ** calibration.multicore_exponent if unit.kind == "cpu" else 1.0
     compute_s = lane_ops / (lane_peak_per_s(unit) * calibration.lane_efficiency * scale)
     l1 = l1_bytes(unit)

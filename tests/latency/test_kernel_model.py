@@ -54,3 +54,19 @@ def test_host_timing_of_the_real_kernel():
     cases = [KernelCase(KernelSpec(1, 8, 4, 8, "uint8"), 64, 96, 1), KernelCase(KernelSpec(1, 8, 4, 8, "float32"), 64, 96, 2)]
     timings = time_cases(cases, repeats=2)
     assert [t.case for t in timings] == cases and all(t.ms > 0 for t in timings)
+
+
+def test_sd865_gpu_prediction_of_the_student_kernel_sits_in_the_hdrnet_anchor_range():
+    from aicam_opt.latency.kernel_anchor import ANCHOR, anchor_range_ms, anchored_calibration
+
+    sd865 = load_target("sd865")
+    gpu = sd865.units["gpu"]
+    cal = anchored_calibration(gpu)
+    # the anchor's own kernel, in its own (8-tap) form, comes back at 61 ms / 2x
+    own = predict_kernel(ANCHOR.spec, gpu, cal, ANCHOR.height, ANCHOR.width, sd865.bandwidth_gbps("gpu"),
+                         schedule=ANCHOR.schedule)
+    assert own.latency_ms == pytest.approx(ANCHOR.ms / ANCHOR.speedup, rel=1e-6)
+    student = KernelSpec(3, 16, 8, 16, "uint8")  # the committed student's guide and grid, 8-bit camera pixels
+    low, high = anchor_range_ms(student, gpu, 3000, 4000)
+    predicted = predict_kernel(student, gpu, cal, 3000, 4000, sd865.bandwidth_gbps("gpu")).latency_ms
+    assert low < predicted < high and 20 < low and high < 150
