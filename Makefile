@@ -6,7 +6,7 @@ SPACE ?=
 DATA ?=
 STAMP := .venv/.installed
 
-.PHONY: venv test bench optimize report gate train evaluate clean
+.PHONY: venv test test-fast bench optimize report gate train evaluate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -20,6 +20,10 @@ venv: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The quick loop while developing: everything but the heavy integration tests and the benchmarks.
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow and not bench"
 
 bench: $(STAMP)
 	$(PY) -m pytest -q -m bench -s

@@ -29,7 +29,7 @@ from .search.objective import calibrated_pairs, make_context
 from .search.space import load_space
 from .search.study import open_study, record_student, run_search
 
-DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (see README)
+DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (docs/results.md)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

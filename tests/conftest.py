@@ -1,6 +1,12 @@
-"""Shared fixtures: the data source, a student with a visible effect, real evaluation photos and frames."""
+"""Shared fixtures: the data source, a student with a visible effect, real evaluation photos and frames.
+
+Tests that need the real data (../shared/data, ../shared/calibration) skip without it, through
+`missing_data`: with AICAM_REQUIRE_DATA set (CI, .ci/run) they fail instead, so a CI machine that
+lost its data does not pass on the embedded photos alone.
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,10 +18,32 @@ from aicam_opt.models.checkpoints import save_checkpoint
 from aicam_opt.models.student import StudentConfig, StudentNet
 
 
+REQUIRE_DATA = "AICAM_REQUIRE_DATA"
+
+
+@pytest.fixture(scope="session")
+def missing_data():
+    """missing_data(what): skip the test for lack of `what`; with AICAM_REQUIRE_DATA set, fail it."""
+    def missing(what: str):
+        if os.environ.get(REQUIRE_DATA):
+            pytest.fail(f"{REQUIRE_DATA} is set but {what} is missing (provide it, or unset {REQUIRE_DATA} "
+                        "to skip the tests that need it)", pytrace=False)
+        pytest.skip(f"{what} is missing")
+    return missing
+
+
 @pytest.fixture(scope="session")
 def data_source():
     """The real data (../shared/data) when present, else the embedded scikit-image photos."""
     return resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data(data_source, missing_data):
+    """The real data folder, for tests defined on it (FiveK Expert C pairs, the video clip)."""
+    if data_source.root is None:
+        missing_data("the data folder (../shared/data, or $AICAM_DATA naming a copy)")
+    return data_source
 
 
 @pytest.fixture(autouse=True)
@@ -81,12 +109,12 @@ def photo_file(real_photos, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def eval_frames() -> list[Path]:
+def eval_frames(missing_data) -> list[Path]:
     """Evaluation frames (140..) of the real clip, if the data folder has it."""
     from aicam_opt.data import clip_frames
 
     source = resolve()
     clips = clip_frames(source, "eval") if source.root else []
     if not clips:
-        pytest.skip("no video clip in the data folder (../shared/data/video)")
+        missing_data("a video clip in the data folder (../shared/data/video)")
     return clips[0]

@@ -1,10 +1,15 @@
+"""The one train/eval split, the data folder's resolution, and the switch that makes CI fail without data."""
+import pytest
+
 from aicam_opt import data
 
 
-def test_split_is_disjoint_and_fixed(data_source):
-    if data_source.root is None:
-        assert set(data.embedded_photos("train")).isdisjoint(data.embedded_photos("eval"))
-        return
+def test_embedded_split_is_disjoint():
+    assert set(data.embedded_photos("train")).isdisjoint(data.embedded_photos("eval"))
+
+
+def test_split_is_disjoint_and_fixed(shared_data):
+    data_source = shared_data
     train = {p.name for p in data.fivek_pairs(data_source, "train")}
     evals = {p.name for p in data.fivek_pairs(data_source, "eval")}
     assert evals == set(data.EVAL_FIVEK) and not train & evals
@@ -17,18 +22,16 @@ def test_split_is_disjoint_and_fixed(data_source):
     assert eval_frames and not train_frames & eval_frames
 
 
-def test_explicit_data_uses_everything(tmp_path, data_source):
-    if data_source.root is None:
-        return
+def test_explicit_data_uses_everything(shared_data):
+    data_source = shared_data
     src = data.resolve(data_source.root)
     assert src.explicit
     assert len(data.fivek_pairs(src, "eval")) == len(data.fivek_pairs(data_source, "all"))
 
 
-def test_explicit_data_still_trains_only_on_the_training_split(data_source):
+def test_explicit_data_still_trains_only_on_the_training_split(shared_data):
     """`aicam-opt train --data DIR` must not train on the evaluation pairs, photos or frames."""
-    if data_source.root is None:
-        return
+    data_source = shared_data
     src = data.resolve(data_source.root)
     train_pairs = {p.name for p in data.fivek_pairs(src, "train")}
     assert train_pairs and not train_pairs & set(data.EVAL_FIVEK)
@@ -48,9 +51,17 @@ def test_embedded_fallback_without_data(tmp_path, monkeypatch):
 
 
 def test_bad_data_dir_is_an_error(tmp_path):
-    import pytest
-
     from aicam_opt.errors import AicamError
 
     with pytest.raises(AicamError, match="not a directory"):
         data.resolve(tmp_path / "nope")
+
+
+def test_missing_data_skips_and_fails_when_the_data_is_required(missing_data, monkeypatch):
+    """CI sets AICAM_REQUIRE_DATA: a test that needs the real data must fail there, never skip."""
+    monkeypatch.delenv("AICAM_REQUIRE_DATA", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="the clip is missing"):
+        missing_data("the clip")
+    monkeypatch.setenv("AICAM_REQUIRE_DATA", "1")
+    with pytest.raises(pytest.fail.Exception, match="AICAM_REQUIRE_DATA is set but the clip is missing"):
+        missing_data("the clip")

@@ -2,12 +2,15 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from aicam_opt.cli import main
 from aicam_opt.report import OUTPUTS
 
 TINY = Path(__file__).resolve().parent / "search" / "tiny_space.yaml"
 
 
+@pytest.mark.slow
 def test_optimize_costs_searches_and_reports(tmp_path, capsys):
     assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--trials", "2", "--out", str(tmp_path),
                  "--no-compile"]) == 0

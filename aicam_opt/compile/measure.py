@@ -4,9 +4,9 @@ Each winner enhances the same real 12 MP photo through the host runtime (the fus
 kernel built for this machine + the low-res path in PyTorch, `runtime.Enhancer`); so does the
 uncompressed committed student, the reference workload of the same run. Timings vary from machine
 to machine and run to run, their ratio much less: the gate compares `ratio`, each winner's time over
-the reference's. On a shared 2-core VM even a best-of-5 time swings by 10-15 % from run to run
-(the same winner measured 0.93x and 1.15x the reference in two runs), so the ratio is taken per
-round, against the reference timed right before it, and the median over the rounds is kept.
+the reference's. On a shared 2-core VM even a best-of-5 time swings by 10-15 % from run to run,
+so the ratio is taken per round, against the reference timed right before it, and the median over
+the rounds is kept.
 """
 from __future__ import annotations
 

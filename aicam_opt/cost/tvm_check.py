@@ -42,11 +42,8 @@ Buckets and why they agree or differ:
   per pixel (55 FLOPs, shared by the 12 channels): 235 FLOPs per pixel, 1,443,840 (-94%).
 - norm: absent from the exported ONNX graphs (the exporter folds batch norm into the convs).
 
-Only conv, matmul and elementwise must agree within 1% (`AGREEING_BUCKETS`); the rest is reported.
-
-Measured at 64x96 (the student: default StudentConfig; the teacher: TeacherConfig(width=24)), FLOPs
-ours (TVM convention) vs TVM: conv and matmul 0.00% (op by op), elementwise student -0.00005%
-(the 1 Gather FLOP), teacher 0.00% (+47.9% raw: LeakyRelu selects).
+Only conv, matmul and elementwise must agree within 1% (`AGREEING_BUCKETS`); the rest is reported
+(figures: docs/results.md).
 """
 from __future__ import annotations
 

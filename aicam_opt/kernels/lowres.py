@@ -25,7 +25,7 @@ def torch_threads(n: int = 1) -> Iterator[None]:
     """Run the (tiny, fixed-cost) low-res network on `n` threads.
 
     Its convolutions are too small to gain from more; on a loaded 2-core host, PyTorch's intra-op
-    threads spin against other processes and made it ~100x slower (1.3 s instead of 16 ms a frame).
+    threads spin against other processes and can make it ~100x slower.
     """
     before = torch.get_num_threads()
     torch.set_num_threads(n)

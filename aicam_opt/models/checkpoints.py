@@ -33,7 +33,8 @@ METADATA_KEY = "aicam_opt"
 
 
 def _described(metadata: dict[str, str], path: Path) -> tuple[str | None, str]:
-    """(kind, config JSON) from a checkpoint's metadata; files written before the single key had two."""
+    """(kind, config JSON) from a checkpoint's metadata: the single `aicam_opt` key, or the two-key form
+    (`aicam_opt.kind`, `aicam_opt.config`) still read for older files."""
     if METADATA_KEY not in metadata:
         return metadata.get("aicam_opt.kind"), metadata.get("aicam_opt.config", "")
     try:
@@ -54,8 +55,8 @@ def sha256_of(path: str | os.PathLike) -> str:
 def save_checkpoint(model: nn.Module, kind: Kind, path: str | os.PathLike) -> str:
     """Write `model` (with its `cfg`) atomically; returns the file's sha256."""
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    # One metadata key: safetensors writes its metadata map in a varying order, so with two keys the
-    # same weights gave files with different sha256 from run to run (and `make train` never reproduced them).
+    # One metadata key: safetensors writes its metadata map in a varying order, so with several keys the
+    # same weights would give files with a different sha256 from run to run.
     metadata = {METADATA_KEY: json.dumps({"kind": kind, "config": model.cfg.model_dump(mode="json")}, sort_keys=True)}
     with atomic.atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)

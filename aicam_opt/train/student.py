@@ -11,7 +11,7 @@ Two stages. (1) Distillation on crops (`steps`). (2) Steadiness (`steadiness.ste
 whole training frames of each clip at the clip's own size, as preview frames reach the student, where
 the student's frame-to-frame change may not exceed the teacher's (`losses.frame_change_excess`) on top
 of the stage-1 losses. Matching the teacher's change on crops alone leaves the student's flicker on
-either side of the teacher's by its approximation error (seeds spread by more than the gap; README).
+either side of the teacher's by its approximation error (docs/models.md).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class StudentLossWeights(Config):
     l1: float = Field(1.0, ge=0)
     ssim: float = Field(0.2, ge=0)
     # 3, not 1: with the teacher as the inter-frame reference, flicker falls from weight 1 to 3 and
-    # plateaus above it (README, "Measured quality").
+    # plateaus above it.
     inter_frame: float = Field(3.0, ge=0, description="real consecutive frames")
     camera_motion: float = Field(0.5, ge=0, description="simulated camera motion on photos")
 
@@ -69,13 +69,12 @@ class StudentTrainConfig(Config):
     # different tone on it shows up as a different (where the teacher clips highlights, larger)
     # frame-to-frame change: so training frames of each clip are distilled too, not only photos.
     video_distill_stride: int = Field(10, ge=1, description="distil every n-th training frame of each clip")
-    # Distilling the clip's frames at their own size instead was measured (with the single-scale teacher)
-    # within seed noise of the photos' scale; kept as an option (README, "Measured quality").
+    # "native" (the clip's own size) is an option: it did not beat the photos' scale beyond seed noise.
     video_distill_scale: Literal["photo", "native"] = Field(
         "photo", description="distilled clip frames: short side resized to long_side, or at the clip's own size")
     # The student's output should change between frames as the teacher's does, not as the input does:
     # where the teacher clips a highlight its output stays put however much the input moves, and an
-    # input reference would train the student to pass that change on (measured: more flicker there).
+    # input reference would train the student to pass that change on.
     inter_frame_reference: Literal["input", "teacher"] = Field(
         "teacher", description="whose frame-to-frame change the student's must match on real frames")
     lr: float = Field(2e-3, gt=0)

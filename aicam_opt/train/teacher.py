@@ -52,8 +52,7 @@ class TeacherTrainConfig(Config):
         "degraded training photo -> original pairs per step: 80 more photos, so the global branch learns a "
         "mapping from image statistics to a correction instead of memorising seven FiveK pairs"))
     # Multi-scale: a CNN's receptive field is fixed in pixels, so a teacher trained only at 192-256 px
-    # extrapolates at the 512-px eval pairs and the 960-px clip (measured: +1.37 dB over the identity
-    # single-scale, +2.13 multi-scale; the student's flicker excess over it 2.1 % -> 0.6 %).
+    # would extrapolate at the 512-px eval pairs and the 960-px clip.
     max_long_side: Optional[int] = Field(768, ge=64, description=(
         "images are kept up to this long side and every GAN crop and pair is drawn at a random resolution "
         "between long_side (paired_long_side for pairs) and it; null: single-scale (long_side only)"))
@@ -124,8 +123,8 @@ def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bo
     d_y, d_x = Discriminator(cfg.model), Discriminator(cfg.model)
     opt_gen = torch.optim.Adam(itertools.chain(g.parameters(), f.parameters()), cfg.lr, betas=(0.5, 0.999))
     opt_disc = torch.optim.Adam(itertools.chain(d_y.parameters(), d_x.parameters()), cfg.lr, betas=(0.5, 0.999))
-    # Cosine decay to zero: with seven pairs a constant rate keeps the generator wandering (measured:
-    # eval PSNR swung by 2 dB between checkpoints 100 steps apart); decaying it settles the end state.
+    # Cosine decay to zero: with seven pairs a constant rate keeps the generator wandering from
+    # checkpoint to checkpoint; decaying it settles the end state.
     schedules = [torch.optim.lr_scheduler.CosineAnnealingLR(o, cfg.steps) for o in (opt_gen, opt_disc)]
     w = cfg.weights
     adv_g = losses.lsgan_generator if cfg.gan == "lsgan" else losses.wgan_generator

@@ -1,6 +1,11 @@
 """Op audit: TVM's FLOPs per compiled function vs ours, a table, >1% differences with both numbers."""
 from __future__ import annotations
 
+import pytest
+
+# Every test reads the session's compile of the winners for every unit (conftest.py).
+pytestmark = pytest.mark.slow
+
 
 def test_audit_table_and_differences(compiled):
     entry = compiled["winners"]["fastest"]

@@ -7,6 +7,8 @@ import json
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from aicam_opt.compile.candidate import alternative_precision
 from aicam_opt.latency.target import load_target
 from aicam_opt.models.checkpoints import sha256_of
@@ -20,6 +22,7 @@ def _manifest(role_entry: dict, part_entry: dict) -> dict:
     return json.loads((Path(role_entry["out_dir"]) / part_entry["manifest"]).read_text())
 
 
+@pytest.mark.slow
 def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, report_dir, part_of):
     fastest = compiled["winners"]["fastest"]
     assert fastest["status"] == "compiled"
@@ -50,6 +53,7 @@ def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, re
     assert [t["name"] for t in full["inputs"]][:2] == ["image", "ccm"]
 
 
+@pytest.mark.slow
 def test_an_int8_low_res_part_with_softmax_compiles_for_the_dsp(compiled, part_of):
     """The int8 graph's softmax (self-similarity, switch) needs exp: lowered to expf on Hexagon."""
     entry = compiled["winners"]["best_quality"]
@@ -76,6 +80,7 @@ def test_an_int8_low_res_part_with_softmax_compiles_for_the_dsp(compiled, part_o
     assert gpu["precision"] == "fp16" and "float32" in gpu["compute"]
 
 
+@pytest.mark.slow
 def test_a_part_that_cannot_compile_is_reported_while_the_other_compiles(bad_dsp, part_of):
     """A real failure, injected through the target file: the DSP's TVM target names a backend TVM lacks."""
     entry = bad_dsp["result"]["winners"]["best_quality"]

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from aicam_opt.cli import main
 
 
+@pytest.mark.slow
 def test_compile_command_writes_artifacts_and_prints_a_summary(candidates, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["compile", str(candidates["tiny_fp32"]), "--target", "sd865", "--out", str(out),

@@ -5,6 +5,9 @@ import pytest
 
 from aicam_opt.data import load_photos
 
+# Every test reads the session's compile of the winners for every unit (conftest.py).
+pytestmark = pytest.mark.slow
+
 
 def test_fp32_parts_match_pytorch_within_1e_4(compiled, source):
     verify = compiled["winners"]["fastest"]["verify"]

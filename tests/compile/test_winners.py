@@ -12,6 +12,7 @@ from aicam_opt.compile import compile_winners
 from aicam_opt.errors import AicamError
 
 
+@pytest.mark.slow
 def test_compile_json_holds_every_role(compiled, report_dir):
     on_disk = json.loads((report_dir / "compile.json").read_text())
     assert on_disk == json.loads(json.dumps(compiled))
@@ -24,6 +25,7 @@ def test_compile_json_holds_every_role(compiled, report_dir):
     assert winners["fastest"]["artifacts_dir"] == "artifacts/fastest"
 
 
+@pytest.mark.slow
 def test_a_role_naming_the_same_candidate_gets_a_copy(compiled, report_dir, part_of):
     balanced = compiled["winners"]["balanced"]
     assert any("same candidate as role 'fastest'" in n for n in balanced["notes"])
@@ -38,6 +40,7 @@ def test_missing_winners_file_is_a_clear_error(tmp_path):
         compile_winners(tmp_path, "sd865")
 
 
+@pytest.mark.slow
 def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
     """tiny_int8 (int8 low-res on the DSP, fp16 full-res on the GPU) also built for the other units at the
     precision each runs closest to the candidate's; the placed parts' report and status are unchanged."""
@@ -69,6 +72,7 @@ def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
     assert not (out / "full_res-int8.onnx").exists()
 
 
+@pytest.mark.slow
 def test_without_all_units_earlier_alternatives_are_removed(bad_dsp, tmp_path):
     from types import SimpleNamespace
 

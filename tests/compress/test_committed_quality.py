@@ -1,7 +1,7 @@
 """With the committed checkpoints: an int8 low-res student with recovery stays within 0.3 dB PSNR
-of the uncompressed student on the evaluation photos, and the benchmark (reports/bench/compress.json)
-records the time to build, recover and evaluate one candidate. Slow (a real recovery and a full
-evaluation): `make bench`."""
+of the uncompressed student on the evaluation photos, and the benchmark records the time to build,
+recover and evaluate one candidate (into a temporary folder; the published figures come from
+`python -m aicam_opt.compress.bench`). A real recovery and a full evaluation: `make bench`."""
 from pathlib import Path
 
 import pytest
@@ -13,12 +13,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "search_spaces" / "examples"
 
 
 @pytest.fixture(scope="module")
-def committed(data_source):
+def committed(shared_data):
+    """The quality bar is defined on the real data."""
     if not (committed_path("student").is_file() and committed_path("teacher").is_file()):
         pytest.skip("the committed student/teacher checkpoints are not there yet (`make train`)")
-    if data_source.root is None:
-        pytest.skip("the quality bar is defined on ../shared/data")
-    return data_source
+    return shared_data
 
 
 @pytest.mark.bench
@@ -34,10 +33,10 @@ def test_int8_lowres_with_recovery_loses_at_most_0_3_db(committed):
 
 
 @pytest.mark.bench
-def test_compress_benchmark(committed):
+def test_compress_benchmark(committed, tmp_path):
     from aicam_opt.compress import bench
 
-    results = bench.run(bench.REPORT, candidates=("int8_lowres",), recover_steps=20, threads=2)
+    results = bench.run(tmp_path / "compress.json", candidates=("int8_lowres",), recover_steps=20, threads=2)
     one = results["candidates"]["int8_lowres"]
     assert one["quality"]["psnr_drop_vs_student"] <= 0.3
     # the issue's aim is <= 60 s on 2 cores; recorded, asserted loosely (a loaded host is slower)

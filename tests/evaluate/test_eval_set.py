@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from aicam_opt.data import EVAL_FIVEK, DataSource, load_photos
 from aicam_opt.evaluate.eval_set import PHOTO_LONG_SIDE, evaluation_photos, evaluation_split, fivek_set
@@ -29,13 +28,11 @@ def test_pair_inputs_are_the_same_arrays_so_their_outputs_can_be_reused():
     assert all(photos[name] is x for name, (x, _) in pairs.items())
 
 
-def test_shared_data_gives_the_fivek_evaluation_pairs_and_photos(data_source):
-    if data_source.root is None:
-        pytest.skip("needs ../shared/data")
-    pairs = fivek_set(data_source)
+def test_shared_data_gives_the_fivek_evaluation_pairs_and_photos(shared_data):
+    pairs = fivek_set(shared_data)
     assert sorted(pairs) == sorted(EVAL_FIVEK)
-    photos = evaluation_photos(data_source, pairs)
-    assert not set(photos) & set(load_photos(data_source, "train", long_side=64))
+    photos = evaluation_photos(shared_data, pairs)
+    assert not set(photos) & set(load_photos(shared_data, "train", long_side=64))
 
 
 def test_an_explicit_folder_is_evaluated_whole(tmp_path):

@@ -10,21 +10,20 @@ from aicam_opt.models.student import StudentNet
 
 
 @pytest.fixture
-def small_data(tmp_path, data_source):
+def small_data(tmp_path, shared_data):
     """A folder with the layout of ../shared/data: 2 FiveK pairs and a 4-frame clip."""
-    if data_source.root is None:
-        pytest.skip("needs ../shared/data")
     root = tmp_path / "data"
     for sub in ("input", "expert_c"):
         (root / "fivek" / sub).mkdir(parents=True)
         for name in ("a4521.png", "a4576.png"):
-            shutil.copy(data_source.root / "fivek" / sub / name, root / "fivek" / sub / name)
+            shutil.copy(shared_data.root / "fivek" / sub / name, root / "fivek" / sub / name)
     (root / "video" / "clip").mkdir(parents=True)
     for i in range(140, 144):
-        shutil.copy(data_source.root / "video" / "bedroom" / f"{i:05d}.jpg", root / "video" / "clip" / f"{i:05d}.jpg")
+        shutil.copy(shared_data.root / "video" / "bedroom" / f"{i:05d}.jpg", root / "video" / "clip" / f"{i:05d}.jpg")
     return root
 
 
+@pytest.mark.slow
 def test_evaluate_json_shape(small_data, tmp_path, capsys):
     other = tmp_path / "candidate.safetensors"
     checkpoints.save_checkpoint(StudentNet().eval(), "student", other)  # an untrained (identity) student

@@ -9,9 +9,12 @@ from aicam_opt.latency.model import calibration_path, load_calibration
 from aicam_opt.latency.reference_models import PUBLISHED_MACS
 from aicam_opt.latency.target import load_target
 
-# The published Snapdragon 865 measurements live beside the repo (shared/calibration/), not in it.
-needs_published = pytest.mark.skipif(not calibrate.PUBLISHED.is_file(),
-                                     reason=f"{calibrate.PUBLISHED} not present (the sd865 reference measurements)")
+
+@pytest.fixture(scope="module")
+def published(missing_data):
+    """The published Snapdragon 865 measurements: beside the repo (shared/calibration/), not in it."""
+    if not calibrate.PUBLISHED.is_file():
+        missing_data(f"{calibrate.PUBLISHED} (the sd865 reference measurements)")
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED_MACS))
@@ -22,11 +25,10 @@ def test_reference_networks_have_their_published_mac_counts(name):
 
 
 @pytest.fixture(scope="module")
-def loo_report():
+def loo_report(published):
     return calibrate.validate_sd865()
 
 
-@needs_published
 def test_sd865_leave_one_model_out_meets_the_bars_on_cpu_and_gpu(loo_report):
     for unit in ("cpu", "gpu"):
         figures = loo_report["per_unit"][unit]
@@ -36,7 +38,7 @@ def test_sd865_leave_one_model_out_meets_the_bars_on_cpu_and_gpu(loo_report):
     assert len(loo_report["rows"]) == len(calibrate.published_rows())
 
 
-@needs_published
+@pytest.mark.usefixtures("published")
 def test_committed_sd865_calibration_reproduces_the_published_rows():
     """In-sample, every unit (the DSP included, whose two rows cannot validate it out of sample)."""
     target = load_target("sd865")
@@ -49,7 +51,7 @@ def test_committed_sd865_calibration_reproduces_the_published_rows():
         assert np.median(errors) <= 0.25 and errors.max() < 1.0, (unit, errors)
 
 
-@needs_published
+@pytest.mark.usefixtures("published")
 def test_committed_sd865_calibration_is_what_the_command_produces():
     fresh = calibrate.calibrate_sd865()
     committed = json.loads(calibration_path("sd865").read_text())

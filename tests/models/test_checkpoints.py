@@ -46,7 +46,7 @@ def test_kind_and_shape_mismatch(tmp_path):
     state = load_file(str(path))
     save_file(state, str(path), metadata={"aicam_opt.kind": "teacher", "aicam_opt.config": json.dumps({"width": 8})})
     with pytest.raises(AicamError, match="do not match the teacher architecture.*shape mismatch"):
-        checkpoints.load_model(path)  # (the two-key metadata of files written before the single key)
+        checkpoints.load_model(path)  # (the two-key metadata older files carry)
     save_file(state, str(path), metadata={"aicam_opt": "{not json"})
     with pytest.raises(AicamError, match="t.safetensors: the description stored in the checkpoint is not valid JSON"):
         checkpoints.load_model(path)

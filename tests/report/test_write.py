@@ -96,6 +96,7 @@ def test_reports_regenerate_from_the_study_alone(written, tmp_path):
     assert main(["report", str(tmp_path / "nothing")]) == 2
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(written, tmp_path):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
@@ -118,6 +119,7 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
     assert pixels.shape[0] >= 2000 and np.std(pixels) > 0.05, "the page rendered blank"
 
 
+@pytest.mark.slow
 def test_host_timings_reach_the_summary_for_the_current_winners_only(written):
     from aicam_opt.compile.measure import MEASURED_FILE, measure_winners
 

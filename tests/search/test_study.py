@@ -25,6 +25,10 @@ from aicam_opt.search.study import counted_trials, open_study, record_student, r
 
 TINY = Path(__file__).with_name("tiny_space.yaml")
 
+# Real studies: the references are evaluated once per module, trials build and recover
+# real candidates, and the resume test runs and kills a search in a child process.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def ctx(data_source, tmp_path_factory):

@@ -135,10 +135,10 @@ def test_inter_frame_loss_follows_the_teachers_frame_change(monkeypatch):
     assert first_term["input"] < 0.01 < first_term["teacher"]
 
 
-def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source):
+def test_training_clip_frames_are_distilled_every_nth(monkeypatch, data_source, missing_data):
     clips = clip_frames(data_source, "train")
     if not clips:
-        pytest.skip("needs a video clip (../shared/data)")
+        missing_data("a video clip in the data folder (../shared/data/video)")
     monkeypatch.setattr(student_train, "load_photos", lambda *a: {})
     monkeypatch.setattr(student_train, "load_pairs", lambda *a: {})
     for stride in (10, 35):
