@@ -11,7 +11,7 @@ from .errors import AicamError
 COMMANDS = [
     "aicam_opt.train.cli",
     "aicam_opt.evaluate.cli",
-    "aicam_opt.optimize",
+    "aicam_opt.optimize_cli",
     "aicam_opt.latency.cli",
     "aicam_opt.runtime.cli",
     "aicam_opt.compress.cli",

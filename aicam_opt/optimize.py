@@ -8,20 +8,26 @@
 4. compile the winners with TVM for the units their placement names, verify them on this host
    (compile/) and time them against the uncompressed student (compile/measure.py), then rewrite
    the reports with the compile results and the timings (summary.json `measured`, for the gate).
+
+    from aicam_opt.optimize import OptimizeOptions, run_optimize
+    result = run_optimize(OptimizeOptions(target="sd865", trials=20))   # result.out: reports/sd865
+
+`aicam-opt optimize` (optimize_cli.py) and `aicam_opt.optimize_for` (api.py) are thin layers over it.
 """
 from __future__ import annotations
 
-import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .config import save_json
+from .config import Config, save_json
 from .cost import model_cost as model_ops
 from .data import resolve
-from .latency.cli import cost_document
+from .latency.document import cost_document
 from .latency.model import Assignment, LatencyModel, Placement, load_calibration
 from .latency.target import load_target
 from .report import write_reports
@@ -32,19 +38,29 @@ from .search.study import open_study, record_student, run_search
 DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (docs/results.md)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("optimize", help="the main job: cost, search, report and compile the winners")
-    p.add_argument("--target", required=True, help="a targets/*.yaml name (e.g. sd865) or path")
-    p.add_argument("--space", default="default", help="a search_spaces/*.yaml name or path (default: default)")
-    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
-                   help=f"search budget: trials the study should hold (default {DEFAULT_TRIALS}; resumes count)")
-    p.add_argument("--storage", help="Optuna RDB URL shared by several workers (default: sqlite in --out)")
-    p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
-    p.add_argument("--out", help="report folder (default: reports/<target>)")
-    p.add_argument("--no-compile", action="store_true", help="skip compiling the winners with TVM")
-    p.add_argument("--placed-units-only", action="store_true",
-                   help="compile each winner's parts only for their placed units (default: every unit of the target too)")
-    p.set_defaults(func=run)
+class OptimizeOptions(Config):
+    """What `aicam-opt optimize` is asked to do (its flags, one field each)."""
+
+    target: str                          # a targets/*.yaml name (e.g. sd865) or path
+    space: str = "default"               # a search_spaces/*.yaml name or path
+    trials: int = DEFAULT_TRIALS         # search budget: trials the study should hold (resumes count)
+    storage: str | None = None           # Optuna RDB URL shared by several workers (default: sqlite in `out`)
+    data: str | None = None              # data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)
+    out: Path | None = None              # report folder (default: reports/<target>)
+    compile: bool = True                 # compile the winners with TVM, verify and time them on this host
+    placed_units_only: bool = False      # compile each winner's parts only for their placed units
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    """Where the reports went and what they say (the documents as written to `out`)."""
+
+    out: Path
+    target: str
+    winners: dict[str, Any]              # winners.json
+    compiled: dict[str, Any] | None      # compile.json; None with compile=False
+    measured: dict[str, Any] | None      # the host timings of the winners; None with compile=False
+    seconds: float
 
 
 def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
@@ -61,16 +77,17 @@ def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
     return rows
 
 
-def run(args: argparse.Namespace) -> int:
-    console = Console()
+def run_optimize(options: OptimizeOptions, console: Console | None = None) -> OptimizeResult:
+    """The main job (module doc); progress and the winners table go to `console` (default: stdout)."""
+    console = console or Console()
     start = time.perf_counter()
-    target = load_target(args.target)
-    space = load_space(args.space)
-    out = Path(args.out or Path("reports") / target.name)
-    source = resolve(args.data)
+    target = load_target(options.target)
+    space = load_space(options.space)
+    out = Path(options.out or Path("reports") / target.name)
+    source = resolve(options.data)
     # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
     source = source.with_fixed_split()
-    console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {args.trials}")
+    console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {options.trials}")
 
     console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")
     save_json({"target": target.name, "reports": cost_matrix(target)}, out / "cost.json")
@@ -78,21 +95,22 @@ def run(args: argparse.Namespace) -> int:
 
     console.print(f"[bold]2. Search[/bold] ({space.sampler.kind}, seed {space.sampler.seed}, objectives "
                   f"{', '.join(space.objectives)}; data {source.description})")
-    study = open_study(space, target, out, args.storage)
+    study = open_study(space, target, out, options.storage)
     ctx = make_context(space, target, source, out)
     space.check_against(target, calibrated_pairs(ctx.latency))
     record_student(study, ctx)
-    run_search(ctx, study, args.trials, console)
+    run_search(ctx, study, options.trials, console)
 
     console.print("[bold]3. Reports[/bold]")
     winners = write_reports(out, study, space, target.name)
     print_winners(console, winners)
-    if not args.no_compile:
+    compiled = measured = None
+    if options.compile:
         console.print("[bold]4. Compile the winners, verify and time them on this host[/bold]")
         from .compile import compile_winners
         from .compile.measure import measure_winners
 
-        compiled = compile_winners(out, target.name, source, all_units=not args.placed_units_only)
+        compiled = compile_winners(out, target.name, source, all_units=not options.placed_units_only)
         for role, entry in compiled["winners"].items():
             if entry:
                 parts = ", ".join(f"{p['part']}@{p['unit']}: {p['status']}" for p in entry.get("parts", [])
@@ -102,9 +120,10 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"   host time (12 MP, 1 thread): student {measured['reference_ms']:.0f} ms; "
                       + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured["host_ms"].items()))
         write_reports(out, study, space, target.name)
+    seconds = time.perf_counter() - start
     console.print(f"wrote {out}/{{trials.csv, pareto.csv, pareto.png, pareto.html, winners.json, summary.json, "
-                  f"report.html}} in {time.perf_counter() - start:.0f} s")
-    return 0
+                  f"report.html}} in {seconds:.0f} s")
+    return OptimizeResult(out, target.name, winners, compiled, measured, seconds)
 
 
 def print_winners(console: Console, doc: dict) -> None:

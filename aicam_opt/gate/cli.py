@@ -13,9 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .compare import Comparison, Row, Value, compare
-from .summary import load_pair
-from .tolerances import DEFAULT_TOLERANCES, load_tolerances
+from ..api import compare_to_baseline
+from .compare import Comparison, Row, Value
+from .tolerances import DEFAULT_TOLERANCES
 
 VERDICT_STYLE = {"ok": "green", "better": "bold cyan", "worse": "bold red", "missing": "bold red",
                  "info": "dim", "skipped (no measurement)": "yellow"}
@@ -80,9 +80,7 @@ def _failure_text(row: Row) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    tolerances = load_tolerances(args.tolerances)
-    baseline, current = load_pair(args.baseline, args.current)
-    result = compare(baseline, current, tolerances)
+    result = compare_to_baseline(args.baseline, args.current, args.tolerances)
 
     console = Console()
     if not console.is_terminal:  # CI logs: wide enough that metric names are not wrapped

@@ -3,51 +3,21 @@
 `aicam-opt cost MODEL --target TARGET [--unit cpu|gpu|dsp] [--precision fp32|fp16|int8] [--cores N]
 [--workload preview|photo100mp|video8k|HxW] [--place PART=UNIT:PRECISION ...] [--top K] [--json]`
 
-The JSON output (`--json`) has a stable shape, schema "aicam_opt.cost/1" (later stages and CI read
-it; add keys, never rename or remove them):
-
-    {
-      "schema": "aicam_opt.cost/1",
-      "model": str, "target": str,
-      "workload": {"name": str, "height": int, "width": int},
-      "placement": {part: {"unit": str, "precision": str, "cores": int | null}},
-      "total": {
-        "macs", "flops", "params": int,          # arithmetic of the graph as counted
-        "bytes": int,                            # bytes read + written, as counted (unfused, model dtype)
-        "bytes_moved": int,                      # after fusion, at each unit's precision
-        "latency_ms": float,                     # predicted: parts + call overheads + transfers
-        "ops_ms", "call_overhead_ms", "transfer_ms": float, "transfer_bytes": int,
-        "uncounted_ops": int                     # > 0: the latency misses ops the counter does not know
-      },
-      "parts": {part: {"macs", "flops", "bytes": int, "latency_ms": float}},
-      "by_class": {op_class: {"ops": int, "macs", "flops", "bytes": int, "latency_ms": float}},
-      "budget": {"latency_ms": float | null, "within": bool | null},
-      "ops": [ {                                  # execution order
-        "name", "op", "op_class", "part", "unit", "precision", "dtype": str,
-        "macs", "adds", "muls", "divs", "transcendentals", "compares", "flops",
-        "bytes_read", "bytes_written", "bytes", "params": int,   # as counted
-        "bytes_moved": float,                    # after fusion and precision (0 when fused away)
-        "compute_ms", "memory_ms", "overhead_ms", "latency_ms": float,
-        "bound": "compute" | "memory" | "fused" | "unknown",
-        "fused_into": str, "counted": bool, "scales_with_pixels": bool, "scope": str, "note": str } ]
-    }
+The JSON output (`--json`) is described in aicam_opt.latency.document (printed below by --help).
 """
 from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
-from ..errors import AicamError
-from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
-from .target import PRECISIONS, UNIT_NAMES, load_target
-
-SCHEMA = "aicam_opt.cost/1"
+from . import document
+from .target import PRECISIONS, UNIT_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     cost = subparsers.add_parser("cost", help="per-op arithmetic cost and predicted latency on a target",
-                                 description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 description=f"{__doc__}\n{document.__doc__}",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     cost.add_argument("model", help="teacher | student | path to an .onnx file | a suite checkpoint (.safetensors)")
     cost.add_argument("--target", required=True, help="target name (targets/<name>.yaml) or path to a target YAML")
     cost.add_argument("--unit", choices=UNIT_NAMES, default="cpu", help="unit that runs the model (default: cpu)")
@@ -69,75 +39,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- cost
-
-def _assignment(target, unit: str, precision: str | None, cores: int | None) -> Assignment:
-    u = target.unit(unit)
-    precision = precision or next(iter(u.precisions))
-    u.precision_spec(precision)
-    if u.kind == "cpu":
-        u.core_clocks_ghz(cores)  # validates the core count
-        return Assignment(unit, precision, cores)
-    return Assignment(unit, precision, None)
-
-
-def parse_placement(target, args: argparse.Namespace) -> Placement:
-    placement = Placement(default=_assignment(target, args.unit, args.precision, args.cores))
-    for item in args.place:
-        part, sep, rest = item.partition("=")
-        if not sep or part not in PARTS:
-            raise AicamError(f"--place {item!r}: expected PART=UNIT[:PRECISION] with PART one of {', '.join(PARTS)}")
-        unit, _, precision = rest.partition(":")
-        if unit not in UNIT_NAMES:
-            raise AicamError(f"--place {item!r}: unknown unit '{unit}'; choose one of {', '.join(UNIT_NAMES)}")
-        placement.parts[part] = _assignment(target, unit, precision or None, args.cores)
-    return placement
-
-
-def cost_document(model_name: str, cost, target, prediction: Prediction, placement: Placement) -> dict:
-    """The JSON document of `aicam-opt cost --json` (shape in the module docstring)."""
-    ops = []
-    for t in prediction.ops:
-        d = t.op.to_dict()
-        d.update(unit=t.unit, precision=t.precision, bytes=t.op.bytes, bytes_moved=round(t.bytes, 1),
-                 compute_ms=t.compute_ms, memory_ms=t.memory_ms, overhead_ms=t.overhead_ms, latency_ms=t.latency_ms,
-                 bound=t.bound, fused_into=t.fused_into)
-        ops.append(d)
-    by_class: dict[str, dict] = {}
-    for t in prediction.ops:
-        c = by_class.setdefault(t.op.op_class, {"ops": 0, "macs": 0, "flops": 0, "bytes": 0, "latency_ms": 0.0})
-        c["ops"] += 1
-        c["macs"] += t.op.macs
-        c["flops"] += t.op.flops
-        c["bytes"] += t.op.bytes
-        c["latency_ms"] += t.latency_ms
-    parts = {}
-    for part, ms in prediction.parts_ms.items():
-        p_ops = [t.op for t in prediction.ops if t.op.part == part]
-        parts[part] = {"macs": sum(o.macs for o in p_ops), "flops": sum(o.flops for o in p_ops),
-                       "bytes": sum(o.bytes for o in p_ops), "latency_ms": ms}
-    all_ops = [t.op for t in prediction.ops]
-    workload = {"name": cost.workload, "height": cost.height, "width": cost.width}
-    budget_ms = None
-    if target.budgets is not None:
-        figure = target.budgets.latency_ms.get(cost.workload)
-        budget_ms = figure.value if figure is not None else None
-    latency = prediction.latency_ms
-    return {
-        "schema": SCHEMA, "model": model_name, "target": target.name, "workload": workload,
-        "placement": {part: {"unit": placement.of(part).unit, "precision": placement.of(part).precision,
-                             "cores": placement.of(part).cores} for part in prediction.parts_ms},
-        "total": {"macs": sum(o.macs for o in all_ops), "flops": sum(o.flops for o in all_ops),
-                  "params": sum(o.params for o in all_ops), "bytes": sum(o.bytes for o in all_ops),
-                  "bytes_moved": int(sum(t.bytes for t in prediction.ops)), "latency_ms": latency,
-                  "ops_ms": sum(prediction.parts_ms.values()), "call_overhead_ms": prediction.call_overhead_ms,
-                  "transfer_ms": prediction.transfer_ms, "transfer_bytes": prediction.transfer_bytes,
-                  "uncounted_ops": len(prediction.uncounted)},
-        "parts": parts,
-        "by_class": dict(sorted(by_class.items(), key=lambda kv: -kv[1]["latency_ms"])),
-        "budget": {"latency_ms": budget_ms, "within": None if budget_ms is None else latency <= budget_ms},
-        "ops": ops,
-    }
-
 
 def _si(n: float) -> str:
     for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
@@ -195,23 +96,15 @@ def print_cost_table(doc: dict, top: int) -> None:
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    from ..cost import model_cost as model_ops
+    from ..api import predict_cost  # the public function is the command's library call
 
-    target = load_target(args.target)
-    placement = parse_placement(target, args)
-    model = LatencyModel(target, load_calibration(target.name))
-    spec = args.model
-    if spec not in ("teacher", "student") and not Path(spec).exists():
-        raise AicamError(f"model '{spec}': not 'teacher', 'student' or an existing .onnx / checkpoint file")
-    cost = model_ops(spec, args.workload)
-    prediction = model.predict(cost.ops, placement)
-    doc = cost_document(spec, cost, target, prediction, placement)
+    doc = predict_cost(args.model, args.target, args.workload, args.unit, args.precision, args.cores,
+                       args.place).document()
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
         print_cost_table(doc, args.top)
     return 0
-
 
 # ---------------------------------------------------------------------------------------------- calibrate
 

@@ -51,8 +51,10 @@ class Enhancer:
 
     @classmethod
     def for_model(cls, spec: str | os.PathLike, use_compiled: bool = True) -> "Enhancer":
-        model = resolve_model(spec)
-        name = str(spec)
+        return cls.for_module(resolve_model(spec), str(spec), use_compiled)
+
+    @classmethod
+    def for_module(cls, model: torch.nn.Module, name: str, use_compiled: bool = True) -> "Enhancer":
         if not isinstance(model, StudentNet) or not use_compiled:
             return cls(model, name)
         compiled = CompiledFullRes(model.full_res, model.cfg)

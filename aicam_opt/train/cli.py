@@ -25,13 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def quality_summary(source, kind: str, model) -> dict:
     """The eval-split figures stored in the manifest (the full report: `aicam-opt evaluate`)."""
-    from ..evaluate.cli import evaluate
+    from ..evaluate.report import evaluate
     from ..models.inference import enhance_array
 
     eval_split = source.with_fixed_split()  # even with --data: never the training photos
     report = evaluate(eval_split, {kind: lambda img: enhance_array(model, img)})
     strip = lambda m: {k: v for k, v in m.items() if k != "per_pair"}  # noqa: E731
-    return {"source": "aicam_opt.evaluate.cli.evaluate on the eval split", "fivek_pairs": report["fivek"]["pairs"],
+    return {"source": "aicam_opt.evaluate.report.evaluate on the eval split", "fivek_pairs": report["fivek"]["pairs"],
             "fivek": {name: strip(report["fivek"][name]) for name in ("identity", kind)}, "flicker": report["flicker"]}
 
 

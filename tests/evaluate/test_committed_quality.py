@@ -1,7 +1,7 @@
 """The committed teacher and student meet the foundation issue's quality bars on the eval split."""
 import pytest
 
-from aicam_opt.evaluate.cli import evaluate
+from aicam_opt.evaluate.report import evaluate
 from aicam_opt.models.checkpoints import load_model
 from aicam_opt.models.inference import enhance_array, enhance_with_held_grid
 

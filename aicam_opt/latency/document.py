@@ -1,0 +1,175 @@
+"""A model's counted cost and predicted latency on a target: `cost_report`, its placement, its document.
+
+`CostReport.document()` is the JSON of `aicam-opt cost --json`, schema "aicam_opt.cost/1" (later
+stages and CI read it; add keys, never rename or remove them):
+
+    {
+      "schema": "aicam_opt.cost/1",
+      "model": str, "target": str,
+      "workload": {"name": str, "height": int, "width": int},
+      "placement": {part: {"unit": str, "precision": str, "cores": int | null}},
+      "total": {
+        "macs", "flops", "params": int,          # arithmetic of the graph as counted
+        "bytes": int,                            # bytes read + written, as counted (unfused, model dtype)
+        "bytes_moved": int,                      # after fusion, at each unit's precision
+        "latency_ms": float,                     # predicted: parts + call overheads + transfers
+        "ops_ms", "call_overhead_ms", "transfer_ms": float, "transfer_bytes": int,
+        "uncounted_ops": int                     # > 0: the latency misses ops the counter does not know
+      },
+      "parts": {part: {"macs", "flops", "bytes": int, "latency_ms": float}},
+      "by_class": {op_class: {"ops": int, "macs", "flops", "bytes": int, "latency_ms": float}},
+      "budget": {"latency_ms": float | null, "within": bool | null},
+      "ops": [ {                                  # execution order
+        "name", "op", "op_class", "part", "unit", "precision", "dtype": str,
+        "macs", "adds", "muls", "divs", "transcendentals", "compares", "flops",
+        "bytes_read", "bytes_written", "bytes", "params": int,   # as counted
+        "bytes_moved": float,                    # after fusion and precision (0 when fused away)
+        "compute_ms", "memory_ms", "overhead_ms", "latency_ms": float,
+        "bound": "compute" | "memory" | "fused" | "unknown",
+        "fused_into": str, "counted": bool, "scales_with_pixels": bool, "scope": str, "note": str } ]
+    }
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AicamError
+from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
+from .target import UNIT_NAMES, Target, load_target
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from ..cost.model_cost import ModelCost
+
+SCHEMA = "aicam_opt.cost/1"
+
+
+def assignment(target: Target, unit: str, precision: str | None = None, cores: int | None = 1) -> Assignment:
+    """`unit` of `target` at `precision` (default: the unit's first) on `cores` CPU cores (CPU only);
+    an unknown unit, a precision the unit lacks or too many cores raise AicamError."""
+    u = target.unit(unit)
+    precision = precision or next(iter(u.precisions))
+    u.precision_spec(precision)
+    if u.kind == "cpu":
+        u.core_clocks_ghz(cores)  # validates the core count
+        return Assignment(unit, precision, cores)
+    return Assignment(unit, precision, None)
+
+
+def parse_placement(target: Target, unit: str = "cpu", precision: str | None = None, cores: int | None = 1,
+                    place: Sequence[str] = ()) -> Placement:
+    """The whole model on `unit` (see `assignment`), except the parts `place` moves: items PART=UNIT[:PRECISION]."""
+    placement = Placement(default=assignment(target, unit, precision, cores))
+    for item in place:
+        part, sep, rest = item.partition("=")
+        if not sep or part not in PARTS:
+            raise AicamError(f"--place {item!r}: expected PART=UNIT[:PRECISION] with PART one of {', '.join(PARTS)}")
+        part_unit, _, part_precision = rest.partition(":")
+        if part_unit not in UNIT_NAMES:
+            raise AicamError(f"--place {item!r}: unknown unit '{part_unit}'; choose one of {', '.join(UNIT_NAMES)}")
+        placement.parts[part] = assignment(target, part_unit, part_precision or None, cores)
+    return placement
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """One model costed at one workload and placed on one target: what `aicam-opt cost` shows."""
+
+    model: str
+    target: Target
+    cost: ModelCost
+    placement: Placement
+    prediction: Prediction
+
+    @property
+    def latency_ms(self) -> float:
+        """Predicted latency: parts + call overheads + transfers."""
+        return self.prediction.latency_ms
+
+    @property
+    def budget_ms(self) -> float | None:
+        """The target's latency budget at this workload, if it names one."""
+        return budget_ms(self.target, self.cost.workload)
+
+    @property
+    def within_budget(self) -> bool | None:
+        return None if self.budget_ms is None else self.latency_ms <= self.budget_ms
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document (schema in the module doc)."""
+        return cost_document(self.model, self.cost, self.target, self.prediction, self.placement)
+
+
+def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
+                workload: str | tuple[int, int] | None = None, placement: Placement | None = None) -> CostReport:
+    """Count `model` ('teacher', 'student', a checkpoint, an .onnx file or a module) at `workload` (default:
+    preview; an ONNX graph: its own size) and predict its latency on `target` (a name or a loaded Target)
+    with `placement` (default: the first CPU core at the CPU's first precision)."""
+    from ..cost.model_cost import model_cost  # torch and onnx: loaded when a model is costed
+
+    target = target if isinstance(target, Target) else load_target(target)
+    placement = placement or parse_placement(target)
+    latency = LatencyModel(target, load_calibration(target.name))
+    if isinstance(model, (str, os.PathLike)) and str(model) not in ("teacher", "student") and not Path(model).exists():
+        raise AicamError(f"model '{model}': not 'teacher', 'student' or an existing .onnx / checkpoint file")
+    cost = model_cost(model, workload)
+    prediction = latency.predict(cost.ops, placement)
+    name = cost.model if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
+    return CostReport(name, target, cost, placement, prediction)
+
+
+def cost_document(model_name: str, cost: ModelCost, target: Target, prediction: Prediction,
+                  placement: Placement) -> dict[str, Any]:
+    """The JSON document (schema in the module doc) of one costed, placed model."""
+    ops = []
+    for t in prediction.ops:
+        d = t.op.to_dict()
+        d.update(unit=t.unit, precision=t.precision, bytes=t.op.bytes, bytes_moved=round(t.bytes, 1),
+                 compute_ms=t.compute_ms, memory_ms=t.memory_ms, overhead_ms=t.overhead_ms, latency_ms=t.latency_ms,
+                 bound=t.bound, fused_into=t.fused_into)
+        ops.append(d)
+    by_class: dict[str, dict] = {}
+    for t in prediction.ops:
+        c = by_class.setdefault(t.op.op_class, {"ops": 0, "macs": 0, "flops": 0, "bytes": 0, "latency_ms": 0.0})
+        c["ops"] += 1
+        c["macs"] += t.op.macs
+        c["flops"] += t.op.flops
+        c["bytes"] += t.op.bytes
+        c["latency_ms"] += t.latency_ms
+    parts = {}
+    for part, ms in prediction.parts_ms.items():
+        p_ops = [t.op for t in prediction.ops if t.op.part == part]
+        parts[part] = {"macs": sum(o.macs for o in p_ops), "flops": sum(o.flops for o in p_ops),
+                       "bytes": sum(o.bytes for o in p_ops), "latency_ms": ms}
+    all_ops = [t.op for t in prediction.ops]
+    workload = {"name": cost.workload, "height": cost.height, "width": cost.width}
+    budget = budget_ms(target, cost.workload)
+    latency = prediction.latency_ms
+    return {
+        "schema": SCHEMA, "model": model_name, "target": target.name, "workload": workload,
+        "placement": {part: {"unit": placement.of(part).unit, "precision": placement.of(part).precision,
+                             "cores": placement.of(part).cores} for part in prediction.parts_ms},
+        "total": {"macs": sum(o.macs for o in all_ops), "flops": sum(o.flops for o in all_ops),
+                  "params": sum(o.params for o in all_ops), "bytes": sum(o.bytes for o in all_ops),
+                  "bytes_moved": int(sum(t.bytes for t in prediction.ops)), "latency_ms": latency,
+                  "ops_ms": sum(prediction.parts_ms.values()), "call_overhead_ms": prediction.call_overhead_ms,
+                  "transfer_ms": prediction.transfer_ms, "transfer_bytes": prediction.transfer_bytes,
+                  "uncounted_ops": len(prediction.uncounted)},
+        "parts": parts,
+        "by_class": dict(sorted(by_class.items(), key=lambda kv: -kv[1]["latency_ms"])),
+        "budget": {"latency_ms": budget, "within": None if budget is None else latency <= budget},
+        "ops": ops,
+    }
+
+
+def budget_ms(target: Target, workload: str) -> float | None:
+    """The target's latency budget at `workload`, if it names one."""
+    if target.budgets is None:
+        return None
+    figure = target.budgets.latency_ms.get(workload)
+    return figure.value if figure is not None else None
