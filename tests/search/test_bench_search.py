@@ -14,7 +14,7 @@ REPORT = Path(__file__).resolve().parents[2] / "reports" / "bench" / "search.jso
 def test_sampler_front_not_dominated_by_random():
     from aicam_opt.search import bench
 
-    result = bench.run(trials=12, out_path=REPORT)
+    result = bench.run(trials=12, out_path=REPORT, target_name="sd865")
     sampler = "tpe"
     assert result["front_size"][sampler] > 0
     assert result["hypervolume"][sampler] >= result["hypervolume"]["random"] * 0.95, result["hypervolume"]
