@@ -6,27 +6,32 @@
     python -m aicam_opt.compile.bench --candidate DIR --out FILE  host speed: TVM vs onnxruntime vs PyTorch
 
 Modules: targets (TVM target dicts from targets/<target>.yaml `units.<unit>.tvm`), parts (a candidate
-folder -> its two parts: graphs, interfaces, PyTorch references), backend (compile in named stages,
-Hexagon handling, export, ISA check), hexagon_intrinsics (Hexagon lowering of exp, sqrt, floor, ceil,
-pow, tanh, sigmoid to C math calls; an object's undefined symbols), verify (host build on real photos),
-audit (TVM FLOPs vs ours), candidate (`compile_candidate`, `compile_alternatives`), winners
-(`compile_winners`), cli, bench.
+folder -> its two parts: graphs, interfaces, PyTorch references, the engine that builds each),
+engines/ (one module per compile engine behind one protocol: build a part for a target, describe its
+graph, build it for this host, audit it; `relax_graph` for ONNX parts, `fused_kernel` for the fused
+full-res kernel), unit_kinds/ (one module per kind of TVM target: `llvm` CPUs, `opencl` GPUs,
+`hexagon` DSPs with their math lowering; the ISA each build must contain), backend (what every build
+shares: TIR codegen in a named stage, export, ISA check), failures (CompileFailure: stage, reason, ops),
+elf (e_machine and undefined symbols of an object), verify (host build on real photos), audit (TVM
+FLOPs vs ours: the comparison the engines share), candidate (`compile_candidate`,
+`compile_alternatives`), winners (`compile_winners`), cli, bench.
 
-What compiles where (apache-tvm 0.27 wheel, sd865; see backend.py for the Hexagon details):
+What compiles where (apache-tvm 0.27 wheel, sd865; see unit_kinds/hexagon.py for the Hexagon details):
 - cpu (llvm aarch64-linux-android, cortex-a77, +neon +dotprod): both parts.
 - gpu (opencl adreno, aarch64 host): both parts (Relax: Adreno pipeline with DLight schedules).
 - dsp (hexagon v66, HVX 128 B): both parts (the low-res graph, int8 QDQ included, with its softmax;
   the fused full-res kernel; an int8 full-res ONNX graph), to Hexagon object code (ELF e_machine 164),
   left unlinked (no Hexagon SDK here). TVM 0.27's own Hexagon rules lower exp, sqrt, floor, ceil and
   pow to LLVM intrinsics its codegen cannot declare ("Cannot find intrinsic declaration ... llvm.exp"),
-  and tanh/sigmoid expand to exp: `hexagon_intrinsics` registers rules (once per process, for Hexagon
+  and tanh/sigmoid expand to exp: `unit_kinds.hexagon` registers rules (once per process, for Hexagon
   targets only) that call the C math library instead (expf, sqrtf, floorf, ceilf, powf, tanhf; sigmoid
   = 1 / (1 + expf(-x)); float16 through float32, vectors lane by lane), which the Hexagon SDK's libc
   provides at link time; the artifact lists the symbols left to link (`undefined_symbols`, e.g. expf,
   floorf, nearbyintf from QDQ rounding, __hexagon_* compiler-runtime helpers). Still failing: erf on
   float16 ("unknown intrinsic tirx.erf": no Hexagon rule for half precision; float32 erf compiles; no
   student graph uses it). A part that fails is reported with stage, op and reason (math functions are
-  probed up front, backend.MATH_FUNCTIONS; other failures are named by building each function alone).
+  probed up front, unit_kinds.hexagon.MATH_FUNCTIONS; other failures are named by building each function
+  alone).
 
 Artifacts are tars of object files (no aarch64 cross linker here; `$TVM_NDK_CC` or an
 aarch64 gcc/clang on PATH gives a linked .so instead).

@@ -32,10 +32,10 @@ from ..data import sized_photo
 from ..runtime.bench import BASELINE_BYTES_PER_PIXEL, SIZES, baseline_fits
 from ..timing import best_time
 from ..kernels.lowres import downsample_banded, to_nchw
-from . import backend
 from .candidate import tool_versions
-from .parts import (FullResPart, LowResPart, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
-                    full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
+from .engines.relax_graph import compile_relax, load_vm
+from .parts import (RELAX_ONNX, FullResPart, LowResPart, export_full_res_onnx, export_low_res_onnx,
+                    full_res_kernel_part, full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
 from .targets import host_target
 
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "reports" / "bench" / "compile.json"
@@ -68,7 +68,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
     work = Path(tempfile.mkdtemp(prefix="aicam_compile_bench_"))
     size = loaded.net.cfg.lowres_size
     low = low_res_part(loaded, export_low_res_onnx(loaded, work / "low_res.onnx"))
-    vm = backend.load_executable(backend.compile_relax(low.onnx_path, host))
+    vm = load_vm(compile_relax(low.onnx_path, host))
     low_torch = LowResPart(loaded.deployed).eval()
     x_low = torch.rand(1, 3, size, size)
     low_tensor = tvm.runtime.tensor(x_low.numpy())
@@ -94,7 +94,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
         kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
         report["full_res_engine"] = full_res_kernel_part(loaded).engine
     else:
-        report["full_res_engine"] = "relax_onnx"
+        report["full_res_engine"] = RELAX_ONNX
     for name in sizes:
         height, width = SIZES[name]
         pixels = sized_photo(height, width)
@@ -107,7 +107,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
         else:
             path = export_full_res_onnx(loaded, work / f"full_{name}.onnx", (height, width))
             full_part = full_res_onnx_part(loaded, path, (height, width))
-            full_vm = backend.load_executable(backend.compile_relax(full_part.onnx_path, host))
+            full_vm = load_vm(compile_relax(full_part.onnx_path, host))
             x_t = tvm.runtime.tensor(np.ascontiguousarray(image.transpose(2, 0, 1)[None]))
             g_t = tvm.runtime.tensor(grid.numpy())
             run = lambda: full_vm["main"](x_t, g_t)  # noqa: E731

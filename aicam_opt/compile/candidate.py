@@ -20,11 +20,9 @@ placed parts (the graph of a changed precision: `<part>-<precision>.onnx`) and P
 from __future__ import annotations
 
 import platform
-import re
 import tempfile
-from dataclasses import replace
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -33,10 +31,11 @@ from ..config import save_json
 from ..data import DataSource, resolve
 from ..errors import AicamError
 from ..latency.target import Unit, load_target
-from . import backend
-from .parts import (PARTS, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
-                    full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
-from .targets import tvm_target, without_host
+from . import backend, engines, unit_kinds
+from .failures import CompileFailure, error_reason
+from .parts import (PARTS, RELAX_ONNX, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx,
+                    full_res_kernel_part, full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
+from .targets import tvm_target
 from .verify import verify_host
 
 MANIFEST_SCHEMA = "aicam_opt.compile.manifest/1"
@@ -142,68 +141,29 @@ def _clear(stem: Path) -> None:
             path.unlink()
 
 
-def _compile_part(part: Part, target: dict[str, Any]) -> backend.Compiled:
-    if part.engine == "fused_kernel":
-        return backend.compile_kernel(part.kernel_spec, target)
-    return backend.compile_relax(part.onnx_path, target)
-
-
-def _graph_info(part: Part) -> dict[str, Any]:
-    if part.engine == "fused_kernel":
-        return {"kind": "fused_kernel", "definition": "aicam_opt/kernels/fullres.py define_fullres",
-                "spec": part.kernel_spec.key, "entry": backend.KERNEL_FUNCTION}
-    return {"kind": "onnx", "file": part.onnx_path.name, "sha256": backend.sha256_bytes(part.onnx_path.read_bytes()),
-            "opset": 20}
-
-
-_LIBM = re.compile(r"^(exp|exp2|exp10|expm1|log|log2|log10|log1p|sqrt|cbrt|floor|ceil|round|nearbyint|rint|trunc|"
-                   r"pow|tanh|sinh|cosh|erf|erfc|sin|cos|tan|asin|acos|atan|atan2|fmod|fabs|fmin|fmax|hypot)f?$")
-
-
-_LIBC = {"memcpy", "memmove", "memset", "memcmp", "abort", "malloc", "free"}
-
-
-def _build_notes(part: Part, target: dict[str, Any], artifact: dict[str, Any] | None = None) -> list[str]:
-    notes = list(part.notes)
-    if target.get("kind") == "hexagon":
-        notes.append("built with the Hexagon target as its own host (TVM's Hexagon flow: the whole part runs on the "
-                     "DSP, the aarch64 host only launches it over FastRPC); with the aarch64 host TVM 0.27 would "
-                     "compile every function for aarch64 (see compile/backend.py)")
-        notes.append("exp, sqrt, floor, ceil, pow, tanh and sigmoid, where used, are lowered to C math library calls "
-                     "(expf, sqrtf, floorf, ceilf, powf, tanhf; sigmoid as 1 / (1 + expf(-x))): TVM 0.27's Hexagon rules "
-                     "emit LLVM intrinsics its codegen cannot declare (see compile/hexagon_intrinsics.py)")
-    undefined = (artifact or {}).get("undefined_symbols")
-    if undefined:
-        math = [s for s in undefined if _LIBM.match(s) or s in _LIBC]
-        runtime = [s for s in undefined if s.startswith("__hexagon_")]
-        tvm = [s for s in undefined if s.startswith(("TVM", "__TVM"))]
-        linker = [s for s in undefined if s == "_GLOBAL_OFFSET_TABLE_"]
-        other = [s for s in undefined if s not in {*math, *runtime, *tvm, *linker}]
-        groups = [(math, "C library (the Hexagon SDK's libc/libm)"), (runtime, "compiler runtime"),
-                  (tvm, "TVM runtime"), (linker, "linker-defined"), (other, "other")]
-        notes.append("unresolved symbols the object needs when it is linked on the device (Hexagon SDK): " +
-                     "; ".join(f"{label}: {', '.join(names)}" for names, label in groups if names))
-    return notes
+def _build_notes(part: Part, target: dict[str, Any] | None, artifact: dict[str, Any] | None = None) -> list[str]:
+    """The part's notes, then what its unit kind says about the build."""
+    kind = unit_kinds.find((target or {}).get("kind"))
+    return [*part.notes, *(kind.notes(target, artifact) if kind is not None else [])]
 
 
 def _manifest(part: Part, unit_name: str, target_name: str, target: dict[str, Any] | None, loaded: LoadedCandidate,
               report: PartReport, params: dict[str, Any] | None, artifact: dict[str, Any] | None,
               extra_notes: list[str] | None = None) -> dict[str, Any]:
-    built_with = None
-    if target is not None and target.get("kind") == "hexagon":
-        built_with = {**without_host(target), "host": without_host(target)}
+    kind = unit_kinds.find((target or {}).get("kind"))
+    engine = engines.find(part.engine)
     return {
         "schema": MANIFEST_SCHEMA,
         "part": part.name, "unit": part.unit, "role": report.role, "unit_name": unit_name, "target": target_name,
         "status": report.status, "engine": report.engine,
-        "tvm_target": target, "tvm_target_built": built_with or target,
+        "tvm_target": target, "tvm_target_built": kind.built_target(target) if kind is not None else target,
         "precision": part.precision, "compute": part.compute,
         "inputs": [t.to_dict() for t in part.inputs], "outputs": [t.to_dict() for t in part.outputs],
-        "artifact": artifact, "params": params, "graph": _graph_info(part),
+        "artifact": artifact, "params": params, "graph": engine.graph(part) if engine is not None else None,
         "source": loaded.source_info(), "tools": tool_versions(),
         "compile_seconds": round(report.compile_seconds, 2),
         "failure": report.failure, "attempts": report.attempts,
-        "notes": [*(extra_notes or []), *_build_notes(part, target or {}, artifact)],
+        "notes": [*(extra_notes or []), *_build_notes(part, target, artifact)],
     }
 
 
@@ -213,18 +173,18 @@ def _try_compile(part: Part, target: dict[str, Any], stem: Path) -> tuple[dict[s
     start = time.perf_counter()
     stage = "compile"
     try:
-        compiled = _compile_part(part, target)
+        compiled = engines.get(part.engine).compile(part, target)
         stage = "export"
         artifact = backend.export_artifact(compiled, stem)
         try:
             backend.check_isa(artifact)
-        except backend.CompileFailure:
+        except CompileFailure:
             (stem.parent / artifact["file"]).unlink(missing_ok=True)
             raise
         return {"engine": part.engine, "status": "compiled", "compile_seconds": round(time.perf_counter() - start, 2)}, artifact
     except Exception as err:  # noqa: BLE001 - a part that cannot be built must not stop the other part
-        failure = err if isinstance(err, backend.CompileFailure) else \
-            backend.CompileFailure(stage, f"{type(err).__name__}: {backend._reason(err)}")
+        failure = err if isinstance(err, CompileFailure) else \
+            CompileFailure(stage, f"{type(err).__name__}: {error_reason(err)}")
         return {"engine": part.engine, "status": "failed", "failure": failure.to_dict(),
                 "compile_seconds": round(time.perf_counter() - start, 2)}, None
 
@@ -254,8 +214,8 @@ def compile_part(part: Part, loaded: LoadedCandidate, target_name: str, out_dir:
             try:
                 used = fallback()
             except Exception as err:  # noqa: BLE001 - the export of the other engine's graph failed
-                report.attempts.append({"engine": "relax_onnx", "status": "failed", "failure": {
-                    "stage": "export_onnx", "op": None, "reason": f"{type(err).__name__}: {backend._reason(err)}",
+                report.attempts.append({"engine": RELAX_ONNX, "status": "failed", "failure": {
+                    "stage": "export_onnx", "op": None, "reason": f"{type(err).__name__}: {error_reason(err)}",
                     "ops": []}})
             else:
                 attempt, artifact = _try_compile(used, target, stem)
@@ -315,16 +275,13 @@ def _target_failure(target_name: str, unit: str) -> dict[str, Any] | None:
     """None if TVM can make `unit`'s target, else the failure (stage "target") compile_part would record."""
     try:
         target = tvm_target(target_name, unit)
-        if target.get("kind") == "hexagon":
-            backend.hexagon_device_target(target)
-        else:
-            backend.make_target(target)
+        unit_kinds.for_target(target).build_target(target)
     except AicamError as err:
         return {"stage": "target", "op": None, "reason": str(err), "ops": []}
-    except backend.CompileFailure as err:
+    except CompileFailure as err:
         return err.to_dict()
     except Exception as err:  # noqa: BLE001 - TVM's own error types
-        return {"stage": "target", "op": None, "reason": backend._reason(err), "ops": []}
+        return {"stage": "target", "op": None, "reason": error_reason(err), "ops": []}
     return None
 
 
@@ -353,7 +310,7 @@ def compile_alternatives(loaded: LoadedCandidate, target_name: str, out: Path, s
     """Each part compiled for every unit of the target other than its placed one (role "alternative").
 
     `placed`: the parts compiled for the placement (their graphs are reused when the precision is the same).
-    Kernel builds are shared with the placed ones through backend.compile_kernel's cache."""
+    Kernel builds are shared with the placed ones through the fused-kernel engine's cache."""
     target_file = load_target(target_name)
     deployed: dict[tuple[str, str], Any] = {}
     graphs: dict[tuple[str, str], Path] = {}  # (part, precision) -> exported ONNX graph
@@ -393,7 +350,7 @@ def compile_alternatives(loaded: LoadedCandidate, target_name: str, out: Path, s
                         part, fallback = full_res_onnx_part(variant, onnx_graph(name, precision, variant)), None
                 except Exception as err:  # noqa: BLE001 - deploy/export of one alternative must not stop the others
                     reason = err.args[0] if isinstance(err, AicamError) else \
-                        f"{type(err).__name__}: {backend._reason(err)}"
+                        f"{type(err).__name__}: {error_reason(err)}"
                     failure = {"stage": "deploy", "op": None, "reason": str(reason), "ops": []}
             if failure is not None:
                 reports.append(_failed_alternative(loaded, target_name, out, name, unit_name, unit.name, precision,
@@ -414,14 +371,14 @@ def _clear_alternatives(loaded: LoadedCandidate, target_name: str, out: Path) ->
             (out / f"{name}-{precision}.onnx").unlink(missing_ok=True)
 
 
-def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out_dir: str | Path | None = None,
+def compile_candidate(candidate_dir: str | Path, target_name: str, out_dir: str | Path | None = None,
                       source: DataSource | None = None, *, verify: bool = True, audit: bool = True,
                       quality: bool = True, pixel_dtype: str = "float32", verify_long_side: int = 768,
                       verify_photos: int | None = None, all_units: bool = False) -> CompileReport:
     """Compile `candidate_dir`'s parts for `target_name`'s units into `out_dir` (default: candidate_dir/compiled).
 
     verify: compile the same graphs for this host and check them on real photos (`verify.verify_host`;
-    `quality`: also the FiveK PSNR drop). audit: the FLOP audit (`audit.audit_part`). all_units: also
+    `quality`: also the FiveK PSNR drop). audit: the FLOP audit (each part's `Engine.audit`). all_units: also
     compile each part for the target's other units (`compile_alternatives`; not verified, not audited)."""
     clock = time.perf_counter()
     candidate_dir = Path(candidate_dir)
@@ -462,9 +419,8 @@ def compile_candidate(candidate_dir: str | Path, target_name: str = "sd865", out
             result.verify = _guarded(lambda: verify_host(loaded, host_parts, source, workdir, long_side=verify_long_side,
                                                          max_photos=verify_photos, quality=quality))
     if audit:
-        from .audit import audit_part
-
-        result.op_audit = {name: _guarded(lambda p=p: audit_part(p, loaded)) for name, p in host_parts.items()}
+        result.op_audit = {name: _guarded(lambda p=p: engines.get(p.engine).audit(p, loaded))
+                           for name, p in host_parts.items()}
     result.seconds = time.perf_counter() - clock
     save_json(result.to_dict(), out / "report.json")
     return result
@@ -477,7 +433,7 @@ def _guarded(fn) -> dict[str, Any]:
     except AicamError as err:
         return {"error": str(err)}
     except Exception as err:  # noqa: BLE001 - recorded, the compiled artifacts stay valid
-        return {"error": f"{type(err).__name__}: {backend._reason(err)}"}
+        return {"error": f"{type(err).__name__}: {error_reason(err)}"}
 
 
 __all__ = ["CompileReport", "PartReport", "alternative_precision", "compile_alternatives", "compile_candidate",

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="compile a candidate's parts with TVM for the target's units, verify on host")
     p.add_argument("candidate", help="candidate folder (from `aicam-opt compress --out DIR`), or with --winners "
                                      "the report folder holding winners.json (reports/<target>)")
-    p.add_argument("--target", default="sd865", help="target name (targets/<name>.yaml) or path")
+    p.add_argument("--target", default="sd865", help="target name (targets/<name>.yaml) or path (default: sd865)")
     p.add_argument("--out", help="output folder (default: CANDIDATE_DIR/compiled; ignored with --winners)")
     p.add_argument("--winners", action="store_true", help="compile every winner of winners.json into "
                                                            "artifacts/<role>/ and write compile.json")

@@ -36,6 +36,9 @@ from ..kernels.compiled import guide_params, spec_for
 from ..kernels.fullres import KernelSpec, PixelType
 
 PARTS = ("low_res", "full_res")
+# The engines that build a part (aicam_opt/compile/engines registers them under these names).
+RELAX_ONNX = "relax_onnx"
+FUSED_KERNEL = "fused_kernel"
 KERNEL_PARAM_NAMES = ("ccm", "ccm_bias", "thresholds", "slopes", "mix", "mix_bias")
 
 
@@ -72,7 +75,7 @@ class Part:
     name: str            # low_res | full_res
     unit: str            # cpu | gpu | dsp
     precision: str       # the candidate's precision of the part
-    engine: str          # "relax_onnx" | "fused_kernel"
+    engine: str          # RELAX_ONNX | FUSED_KERNEL: the engine that builds it
     compute: str         # what the compiled code actually computes in
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
@@ -163,7 +166,7 @@ def low_res_part(loaded: LoadedCandidate, onnx_path: Path) -> Part:
                "fp16": "float16 tensors and arithmetic (the fp16 module exported as is)",
                "int8": ("int8 QDQ: TVM 0.27 Relax lowers QuantizeLinear/DequantizeLinear to float round/clip/scale "
                         "arithmetic, the convolutions run in float32 on the dequantized values (no integer kernels)")}
-    return Part("low_res", loaded.candidate.placement.low_res, precision, "relax_onnx", compute[precision],
+    return Part("low_res", loaded.candidate.placement.low_res, precision, RELAX_ONNX, compute[precision],
                 inputs=[TensorSpec("lowres", [1, 3, cfg.lowres_size, cfg.lowres_size], "float32")],
                 outputs=[TensorSpec("grid", grid_shape(loaded.net), "float32")], onnx_path=onnx_path,
                 notes=["input: the photo downsampled to the low-res size (student.downsample: box average + "
@@ -187,7 +190,7 @@ def full_res_kernel_part(loaded: LoadedCandidate, pixel_dtype: PixelType = "floa
              "the guide's weights are runtime inputs: they ship beside the artifact (.params.safetensors)"]
     if pixel_dtype != "float32":
         notes.append(f"{pixel_dtype} pixels are scaled to [0, 1] inside and rounded on the way out")
-    return Part("full_res", loaded.candidate.placement.full_res, precision, "fused_kernel", compute,
+    return Part("full_res", loaded.candidate.placement.full_res, precision, FUSED_KERNEL, compute,
                 inputs=inputs, outputs=[TensorSpec("out", ["rows", "width", 3], pixel_dtype)],
                 kernel_spec=spec, kernel_params=params, notes=notes)
 
@@ -196,7 +199,7 @@ def full_res_onnx_part(loaded: LoadedCandidate, onnx_path: Path, image_size: tup
     precision = loaded.candidate.quantization.full_res
     compute = {"fp32": "float32", "fp16": "float16 tensors and arithmetic",
                "int8": "int8 QDQ emulated in float32 (TVM 0.27 Relax has no integer kernels for QDQ graphs)"}
-    return Part("full_res", loaded.candidate.placement.full_res, precision, "relax_onnx", compute[precision],
+    return Part("full_res", loaded.candidate.placement.full_res, precision, RELAX_ONNX, compute[precision],
                 inputs=[TensorSpec("image", [1, 3, *image_size], "float32"),
                         TensorSpec("grid", grid_shape(loaded.net), "float32")],
                 outputs=[TensorSpec("enhanced", [1, 3, *image_size], "float32")], onnx_path=onnx_path,

@@ -1,9 +1,9 @@
 """Host verification: the same graphs compiled for this x86-64 machine, run in the TVM runtime on real photos.
 
-The phone's builds cannot run here (no aarch64 CPU, no OpenCL runtime, no DSP), so each part's graph
-is compiled again for `targets.HOST_TARGET` from the very same input: the part's ONNX file for a
-Relax part, the same kernel definition (`kernels.fullres`, CPU schedule, via the runtime's build
-cache) for the fused kernel. Then, on the evaluation photos ([0, 1] float32):
+The phone's builds cannot run here (no aarch64 CPU, no OpenCL runtime, no DSP), so each part is
+built again for `targets.HOST_TARGET` by its engine (`Engine.host_runner`) from the very same input:
+the part's ONNX file for a Relax part, the same kernel definition (`kernels.fullres`, CPU schedule,
+via the runtime's build cache) for the fused kernel. Then, on the evaluation photos ([0, 1] float32):
 
 - low_res: the compiled grid vs PyTorch's, both sliced by the float32 PyTorch full-res path;
 - full_res: the compiled full-res part fed the PyTorch grid, vs the deployed PyTorch model;
@@ -20,7 +20,7 @@ build time in metrics.json (measured there with the PyTorch deployed model).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,10 +31,9 @@ from ..evaluate.quality import psnr as _psnr
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
 from ..models.student import downsample
-from ..kernels.compiled import CompiledFullRes
 from ..kernels.lowres import to_nchw
-from . import backend
-from .parts import LoadedCandidate, LowResPart, Part, export_full_res_onnx, full_res_onnx_part
+from . import engines
+from .parts import LoadedCandidate, LowResPart, Part
 from .targets import host_target
 
 MAX_ABS_BAR = 1e-4
@@ -58,54 +57,28 @@ def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class HostPipeline:
-    """The candidate's two parts compiled for this host: `grid(low)` and `full(image, grid)`."""
+    """The candidate's two parts built for this host by their engines: `grid(low)` and `full(image, grid)`."""
 
     def __init__(self, loaded: LoadedCandidate, parts: dict[str, Part], workdir):
-        from pathlib import Path
-
         self.loaded = loaded
-        self.parts = parts
-        self.workdir = Path(workdir)
         self.host = host_target()
-        self.seconds: dict[str, float] = {}
-        low = backend.compile_relax(parts["low_res"].onnx_path, self.host)
-        self.seconds["low_res"] = low.seconds
-        self._vm = backend.load_executable(low)
-        self._full_kernel = None
-        self._full_relax: dict[tuple[int, int], Callable] = {}
-        if parts["full_res"].engine == "fused_kernel":
-            self._full_kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
+        self._low = engines.get(parts["low_res"].engine).host_runner(parts["low_res"], loaded, self.host, workdir)
+        self._full = engines.get(parts["full_res"].engine).host_runner(parts["full_res"], loaded, self.host, workdir)
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Compile seconds of the host builds (the full-res graph's grow with each photo size met)."""
+        return {**self._low.seconds, **self._full.seconds}
+
+    @property
+    def notes(self) -> list[str]:
+        return [*self._low.notes, *self._full.notes]
 
     def grid(self, low: torch.Tensor) -> np.ndarray:
-        import tvm
-
-        out = self._vm["main"](tvm.runtime.tensor(np.ascontiguousarray(low.numpy())))
-        return out.numpy()
+        return self._low(low.numpy())
 
     def full(self, image: np.ndarray, grid: np.ndarray) -> np.ndarray:
-        grid = np.ascontiguousarray(grid, dtype=np.float32)
-        if self._full_kernel is not None:
-            return self._full_kernel.run(np.ascontiguousarray(image, dtype=np.float32), grid[0])
-        return self._relax_full(image.shape[:2])(image, grid)
-
-    def _relax_full(self, size: tuple[int, int]) -> Callable:
-        """The full-res ONNX part is exported at a fixed size: compiled for each photo size met."""
-        import tvm
-
-        if size not in self._full_relax:
-            path = export_full_res_onnx(self.loaded, self.workdir / f"full_res_{size[0]}x{size[1]}.onnx", size)
-            part = full_res_onnx_part(self.loaded, path, size)
-            compiled = backend.compile_relax(part.onnx_path, self.host)
-            self.seconds[f"full_res {size[0]}x{size[1]}"] = compiled.seconds
-            vm = backend.load_executable(compiled)
-
-            def run(image: np.ndarray, grid: np.ndarray) -> np.ndarray:
-                x = np.ascontiguousarray(image.transpose(2, 0, 1)[None], dtype=np.float32)
-                out = vm["main"](tvm.runtime.tensor(x), tvm.runtime.tensor(grid))
-                return np.ascontiguousarray(out.numpy()[0].transpose(1, 2, 0))
-
-            self._full_relax[size] = run
-        return self._full_relax[size]
+        return self._full(image, np.ascontiguousarray(grid, dtype=np.float32))
 
     def enhance(self, image: np.ndarray) -> np.ndarray:
         low = downsample(to_nchw(image), self.loaded.net.cfg.lowres_size)
@@ -166,9 +139,8 @@ def verify_host(loaded: LoadedCandidate, parts: dict[str, Part], source: DataSou
             summary["vs_float32_max_abs"] = max(e["full_res"]["vs_float32_max_abs"] for e in per_photo)
         result["parts"][part_name] = summary
     result["passed"] = all(p["passed"] for p in result["parts"].values())
-    if parts["full_res"].engine == "fused_kernel":
-        result["notes"] = [f"the fused kernel is verified with float32 pixels (the artifact's pixel type: "
-                           f"{parts['full_res'].kernel_spec.dtype}; the same definition, int pixels only scale and round)"]
+    if pipeline.notes:
+        result["notes"] = pipeline.notes
     result["per_photo"] = per_photo
     result["compile_seconds"] = {k: round(v, 2) for k, v in pipeline.seconds.items()}
     if quality:

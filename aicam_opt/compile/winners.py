@@ -54,7 +54,7 @@ def _relocated(report: dict[str, Any], out: Path) -> dict[str, Any]:
     return {**report, "out_dir": str(out.resolve())}
 
 
-def compile_winners(report_dir: str | Path, target: str = "sd865", source: DataSource | None = None,
+def compile_winners(report_dir: str | Path, target: str, source: DataSource | None = None,
                     all_units: bool = False, **options: Any) -> dict[str, Any]:
     """Compile every non-null winner; write and return compile.json. `options` go to compile_candidate;
     all_units: also compile each winner's parts for the target's other units (role "alternative")."""

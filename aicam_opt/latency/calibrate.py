@@ -1,21 +1,31 @@
-"""Calibration of the latency model: `aicam-opt calibrate --target sd865|host [--validate]`.
+"""Calibration of the latency model: `aicam-opt calibrate --target NAME [--measure] [--validate]`.
 
-sd865: the standard networks of shared/calibration/sd865_published.yaml are built from their
-definitions (reference_models.py), counted by the op counter, and the efficiencies/overheads of
-each unit are fitted to the published rows (fitting.py). Validation is leave-one-model-out: fit
-without a model's rows, predict them.
+What is fitted, to which measurements, and how it is validated is the target's `calibration:` block
+(`target.CalibrationRecipe`); this module runs any such recipe, so another phone is another target
+file plus its measurements:
 
-host: a varied set of models and single ops is timed on this machine through onnxruntime
-(host_bench.py); the fit uses the calibration set, validation predicts the held-out set.
+- sources -> measured rows. `published_rows`: latencies published for the device, of reference
+  networks built from their definitions (reference_models.py) and counted by the op counter.
+  `host_bench`: onnxruntime timings of host_bench.CASES on this machine, kept in a file (`--measure`
+  re-times them).
+- fit: each measured unit (in name order) gets the recipe's parameters, MAP-fitted in log space with
+  the recipe's efficiency groups (fitting.py), starting from the calibration of the units before it.
+- validation: `leave_one_model_out` (refit without each model's rows, predict them) or `held_out`
+  (the fit never sees the 'validation' rows; the committed calibration predicts them); per unit, the
+  figures the recipe's bars name and whether they are met.
 
 Results: targets/calibration/<target>.json (what predictions use) and, with --validate,
 reports/calibration/<target>.json plus a table.
 """
 from __future__ import annotations
 
+import json
+import os
 import time
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -24,18 +34,50 @@ from pydantic import Field
 from ..config import Config, load_yaml, save_json
 from ..cost.records import OpCost
 from ..errors import AicamError
-from .fitting import COARSE_GROUPS, Param, Row, fit, predict_rows
+from .fitting import Param, Row, fit, predict_rows
 from .model import Assignment, Calibration, calibration_path
-from .target import TARGETS_DIR, Target, load_target
+from .target import TARGETS_DIR, CalibrationRecipe, HostBench, PublishedRows, Target
 
 REPO = TARGETS_DIR.parent
-PUBLISHED = REPO.parent / "shared" / "calibration" / "sd865_published.yaml"
 REPORTS_DIR = REPO / "reports" / "calibration"
 
-# The issue's bars.
-SD865_MEDIAN_ERROR_BAR = 0.25
-SD865_MAX_RATIO_BAR = 2.0
+Log = Callable[[str], None]
 
+
+@dataclass
+class Measurement:
+    """One measured row: what the fit sees, and how tables name it."""
+
+    row: Row
+    columns: dict[str, Any]   # {"model", "unit", "precision"} of a published row, {"case"} of a host case
+    split: str | None = None  # "calibration" (fitted) or "validation" (held out); None: no split
+    digits: int = 3           # decimals of predicted_ms in the fit rows (sub-millisecond host cases: 4)
+
+
+@dataclass
+class Measured:
+    """The rows of a target's calibration sources, and what the calibration and its report say about them."""
+
+    rows: list[Measurement] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)           # where the rows come from
+    report: dict[str, Any] = field(default_factory=dict)     # e.g. when and with which runtime they were timed
+    nouns: list[str] = field(default_factory=list)           # "published", "host benchmark"
+
+
+def source_path(file: str) -> Path:
+    """A source's file: relative to the repository root (the folder holding targets/), or absolute."""
+    return Path(os.path.normpath(REPO / file))
+
+
+def _shown(path: Path) -> str:
+    """A path as the notes show it: from the folder holding the repository (shared/calibration/...)."""
+    try:
+        return str(path.relative_to(REPO.parent))
+    except ValueError:
+        return str(path)
+
+
+# --- published rows --------------------------------------------------------------------------------------
 
 class PublishedRow(Config):
     model: str
@@ -52,13 +94,6 @@ class PublishedFile(Config):
     measurements: list[PublishedRow]
 
 
-def published_rows(path: Path = PUBLISHED) -> pd.DataFrame:
-    if not path.is_file():
-        raise AicamError(f"{path}: the published sd865 measurements are missing; they live in shared/calibration/ beside the repo")
-    data = load_yaml(path, PublishedFile)
-    return pd.DataFrame([r.model_dump() for r in data.measurements])
-
-
 @lru_cache(maxsize=None)
 def reference_ops(name: str) -> tuple[OpCost, ...]:
     """The counted ops of a reference network at 1x3x224x224 (cached: counting takes seconds)."""
@@ -68,91 +103,238 @@ def reference_ops(name: str) -> tuple[OpCost, ...]:
     return tuple(count_module(reference_models.build(name), (reference_models.example_input(),)))
 
 
-# Parameters of each sd865 unit, with priors. Few rows per unit, so few parameters: one efficiency
-# per coarse group, a memory efficiency and two overheads; the CPU's dense efficiency is per
-# precision because its three precisions use different kernels (fp32 GEMM, fp16 GEMM, int8 SDOT).
-def sd865_params(target: Target, unit: str) -> list[Param]:
-    u = target.unit(unit)
-    common = [
-        Param("depthwise", 0.25, 1.0, upper=1.5),
-        Param("vector", 0.1, 1.5, upper=1.5),
-        Param("memory", 0.5, 0.5, upper=1.0),
-        Param("cache_speedup", 2.0, 1.0, upper=20.0),
-        Param("per_op_us", u.per_op_overhead_us.value, 1.5),
-        Param("per_call_us", u.per_call_overhead_us.value, 1.5),
-    ]
-    if unit == "cpu":
-        # Dense efficiency can exceed 1: Winograd 3x3 convolutions do fewer multiplies than counted.
-        return [Param(f"dense@{p}", 0.7, 1.0, upper=3.0) for p in ("fp32", "fp16", "int8")] + common
-    return [Param("dense", 0.4, 1.0, upper=3.0)] + common
+def _published(source: PublishedRows, target: Target, remeasure: bool, log: Log) -> Measured:
+    from .reference_models import REFERENCE_MODELS
+
+    path = source_path(source.file)
+    if not path.is_file():
+        raise AicamError(f"{path}: the published measurements of target '{target.name}' (calibration.sources file "
+                         f"{source.file!r} in {target.file}) are missing; they live in shared/calibration/ beside the repo")
+    rows = []
+    for i, r in enumerate(load_yaml(path, PublishedFile).measurements):
+        where = f"{path}: measurements[{i}] ({r.model}, {r.unit}, {r.precision})"
+        if r.model not in source.models:
+            raise AicamError(f"{where}: model '{r.model}' is not in the source's `models` in {target.file} "
+                             f"({', '.join(source.models)}); add it there")
+        if r.model not in REFERENCE_MODELS:
+            raise AicamError(f"{where}: no reference network '{r.model}' in aicam_opt/latency/reference_models.py "
+                             f"(it has {', '.join(REFERENCE_MODELS)}); add its definition there")
+        if r.unit not in target.units or r.precision not in target.units[r.unit].precisions:
+            raise AicamError(f"{where}: target '{target.name}' has no {r.unit} unit running {r.precision} "
+                             f"(units: {', '.join(f'{u} {list(x.precisions)}' for u, x in target.units.items())})")
+        cores = int(r.cores) if target.units[r.unit].kind == "cpu" else None
+        rows.append(Measurement(Row(r.model, list(reference_ops(r.model)), Assignment(r.unit, r.precision, cores), r.ms),
+                                {"model": r.model, "unit": r.unit, "precision": r.precision}))
+    note = (f"Fitted to {_shown(path)} ({source.about}) with the reference networks of "
+            "aicam_opt/latency/reference_models.py counted by the op counter.")
+    return Measured(rows, [note], {}, ["published"])
 
 
-def sd865_rows(df: pd.DataFrame, unit: str) -> list[Row]:
-    sub = df[df.unit == unit]
-    return [Row(r.model, list(reference_ops(r.model)), Assignment(unit, r.precision, int(r.cores) if unit == "cpu" else None), r.ms)
-            for r in sub.itertuples()]
+# --- host benchmark ----------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def host_case_ops(name: str) -> tuple[OpCost, ...]:
+    from ..cost import count_torch as count_module
+    from .host_bench import CASES_BY_NAME, case_inputs
+
+    module, inputs = case_inputs(CASES_BY_NAME[name])
+    return tuple(count_module(module, inputs))
 
 
-def fit_sd865(target: Target, df: pd.DataFrame, exclude_model: str | None = None) -> tuple[Calibration, dict]:
+def host_bench_rows(cases: list[dict], source: HostBench, target: Target) -> Measured:
+    """Host benchmark timings (`host_bench.measure`'s records) as measured rows on the target's CPU in fp32."""
+    from .host_bench import CASES_BY_NAME
+
+    path = source_path(source.file)
+    target.unit("cpu").precision_spec("fp32")  # what onnxruntime's CPU provider runs
+    for m in cases:
+        if m["name"] not in CASES_BY_NAME:
+            raise AicamError(f"{path}: case '{m['name']}' is not in host_bench.CASES; rerun "
+                             f"`aicam-opt calibrate --target {target.name} --measure`")
+    rows = [Measurement(Row(m["name"], list(host_case_ops(m["name"])), Assignment("cpu", "fp32", int(m.get("threads", 1))),
+                            m["ms"]), {"case": m["name"]}, m["split"], digits=4) for m in cases]
+    stamp, threads = cases[0].get("measured_at_utc", "?"), int(cases[0].get("threads", 1))
+    thread_s = f"{threads} thread" + ("s" if threads != 1 else "")
+    note = (f"Fitted to the 'calibration' cases of {path.name} (onnxruntime {_ort_version()}, CPU, {thread_s}), "
+            f"measured {stamp} UTC {source.about}.")
+    report = {"measured_at_utc": stamp, "runtime": f"onnxruntime {_ort_version()} CPUExecutionProvider, {thread_s}"}
+    return Measured(rows, [note], report, ["host benchmark"])
+
+
+def _host_bench(source: HostBench, target: Target, remeasure: bool, log: Log) -> Measured:
+    """The committed timings, or fresh ones (saved) when `remeasure` or none exist."""
+    path = source_path(source.file)
+    if remeasure or not path.is_file():
+        from .host_bench import measure
+
+        log(f"measuring {path.name} on this machine (onnxruntime, 1 thread, medians of repeats)...")
+        save_json({"command": f"aicam-opt calibrate --target {target.name} --measure", "cases": measure(log=log)}, path)
+    try:
+        cases = json.loads(path.read_text())["cases"]
+    except (ValueError, KeyError) as err:
+        raise AicamError(f"{path}: unreadable ({err}); rerun `aicam-opt calibrate --target {target.name} --measure`") from None
+    return host_bench_rows(cases, source, target)
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return onnxruntime.__version__
+
+
+# source kind -> (reader, whether `--measure` can re-time it on this machine)
+SOURCES: dict[str, tuple[Callable[[Any, Target, bool, Log], Measured], bool]] = {
+    "published_rows": (_published, False),
+    "host_bench": (_host_bench, True),
+}
+
+
+def measurements(target: Target, remeasure: bool = False, log: Log = print) -> Measured:
+    """Every source of the target's calibration recipe, read (host benchmarks re-timed when `remeasure`)."""
+    recipe = target.calibration_recipe()
+    if remeasure and not any(SOURCES[s.kind][1] for s in recipe.sources):
+        raise AicamError(f"{target.file}: --measure re-times measurements on this machine, and none of the sources "
+                         f"of target '{target.name}' ({', '.join(s.kind for s in recipe.sources)}) can be; drop --measure")
+    measured = Measured()
+    for source in recipe.sources:
+        reader, measurable = SOURCES[source.kind]
+        part = reader(source, target, remeasure and measurable, log)
+        measured.rows += part.rows
+        measured.notes += part.notes
+        measured.report.update(part.report)
+        measured.nouns += [n for n in part.nouns if n not in measured.nouns]
+    return measured
+
+
+# --- fit ------------------------------------------------------------------------------------------------
+
+def _groups(recipe: CalibrationRecipe) -> dict[str, tuple[str, ...]]:
+    return {group: tuple(classes) for group, classes in recipe.groups.items()}
+
+
+def _units(rows: list[Measurement]) -> list[str]:
+    return sorted({m.row.assignment.unit for m in rows})
+
+
+def fit_rows(recipe: CalibrationRecipe, rows: list[Measurement]) -> list[Measurement]:
+    """The rows the fit sees: all of them, except the held-out ('validation') ones of a held_out recipe."""
+    if recipe.validation.method != "held_out":
+        return rows
+    unsplit = [m.row.model for m in rows if m.split is None]
+    if unsplit:
+        raise AicamError(f"calibration.validation.method held_out needs rows split into 'calibration' and "
+                         f"'validation' (a host_bench source); {', '.join(unsplit[:3])} have no split")
+    return [m for m in rows if m.split == "calibration"]
+
+
+def fit_units(target: Target, rows: list[Measurement], exclude_model: str | None = None) -> tuple[Calibration, dict]:
+    """Each measured unit fitted in turn (without `exclude_model`'s rows): the calibration and the parameters."""
+    recipe = target.calibration_recipe()
     cal: Calibration | None = None
-    params_out = {}
-    for unit in sorted(df.unit.unique()):
-        rows = [r for r in sd865_rows(df, unit) if r.model != exclude_model]
-        values, cal = fit(target, unit, rows, sd865_params(target, unit), COARSE_GROUPS, base=cal)
-        params_out[unit] = values
-    return cal, params_out
+    parameters = {}
+    for unit in _units(rows):
+        unit_rows = [m.row for m in rows if m.row.assignment.unit == unit and m.row.model != exclude_model]
+        params = [Param(name, prior, sigma, np.inf if upper is None else upper)
+                  for name, prior, sigma, upper in recipe.parameters_for(target.unit(unit), unit)]
+        parameters[unit], cal = fit(target, unit, unit_rows, params, _groups(recipe), base=cal)
+    return cal, parameters
 
 
-def calibrate_sd865() -> Calibration:
-    target = load_target("sd865")
-    df = published_rows()
-    cal, params = fit_sd865(target, df)
-    rows = [r for u in sorted(df.unit.unique()) for r in sd865_rows(df, u)]
-    predicted = predict_rows(target, cal, rows)
-    cal.command = "aicam-opt calibrate --target sd865"
+def fit_target(target: Target, measured: Measured, command: str = "") -> Calibration:
+    """The target's calibration fitted to `measured`, with its notes and the fit's rows for people."""
+    recipe = target.calibration_recipe()
+    rows = fit_rows(recipe, measured.rows)
+    cal, parameters = fit_units(target, rows)
+    ordered = [m for unit in _units(rows) for m in rows if m.row.assignment.unit == unit]
+    predicted = predict_rows(target, cal, [m.row for m in ordered])
+    cal.command = command
     cal.fitted_at_utc = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    cal.notes = [
-        "Fitted to shared/calibration/sd865_published.yaml (Paddle-Lite v2.11 CPU/GPU, NNAPI DSP) with the reference "
-        "networks of aicam_opt/latency/reference_models.py counted by the op counter.",
-        "Efficiency groups: " + "; ".join(f"{g} = {', '.join(c)}" for g, c in COARSE_GROUPS.items()),
-        "multicore_efficiency is not fitted (every published CPU row is 1 thread): 1.0 means linear scaling, an optimistic bound.",
-        "The DSP has two rows for up to six parameters: its figures lean on the priors (see fitting.py).",
-    ]
-    cal.fit = {"parameters": params,
-               "rows": [{"model": r.model, "unit": r.assignment.unit, "precision": r.assignment.precision,
-                         "measured_ms": r.ms, "predicted_ms": round(float(p), 3)} for r, p in zip(rows, predicted)]}
+    cal.notes = [*measured.notes,
+                 "Efficiency groups: " + "; ".join(f"{g} = {', '.join(c)}" for g, c in recipe.groups.items()),
+                 *recipe.notes]
+    cal.fit = {"parameters": parameters,
+               "rows": [{**m.columns, "measured_ms": m.row.ms, "predicted_ms": round(float(p), m.digits)}
+                        for m, p in zip(ordered, predicted)]}
     return cal
 
 
-def validate_sd865(target: Target | None = None) -> dict:
-    """Leave-one-model-out over the published rows: per-unit median |error| and worst ratio."""
-    target = target or load_target("sd865")
-    df = published_rows()
-    records = []
-    for model in sorted(df.model.unique()):
-        cal, _ = fit_sd865(target, df, exclude_model=model)
-        for unit in sorted(df.unit.unique()):
-            held_out = [r for r in sd865_rows(df, unit) if r.model == model]
+def calibrate(target: Target, remeasure: bool = False, log: Log = print) -> Calibration:
+    """Fit `target` as its `calibration:` block says (AicamError naming the file if it has none)."""
+    command = f"aicam-opt calibrate --target {target.name}" + (" --measure" if remeasure else "")
+    return fit_target(target, measurements(target, remeasure, log), command)
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+def _leave_one_model_out(target: Target, cal: Calibration | None, measured: Measured):
+    """Refit without each model, predict its rows: (records, their units, the method's description)."""
+    rows = measured.rows
+    records, units = [], []
+    for model in sorted({m.row.model for m in rows}):
+        without, _ = fit_units(target, rows, exclude_model=model)
+        for unit in _units(rows):
+            held_out = [m for m in rows if m.row.assignment.unit == unit and m.row.model == model]
             if not held_out:
                 continue
-            for r, p in zip(held_out, predict_rows(target, cal, held_out)):
-                records.append({"model": model, "unit": unit, "precision": r.assignment.precision,
-                                "measured_ms": r.ms, "predicted_ms": float(p)})
+            for m, p in zip(held_out, predict_rows(target, without, [m.row for m in held_out])):
+                records.append({**m.columns, "measured_ms": m.row.ms, "predicted_ms": float(p)})
+                units.append(unit)
+    return records, units, f"leave-one-model-out over the {' and '.join(measured.nouns)} rows"
+
+
+def _held_out(target: Target, cal: Calibration | None, measured: Measured):
+    """The committed calibration (or `cal`) predicts the 'validation' rows the fit never saw."""
+    from .model import load_calibration
+
+    cal = cal or load_calibration(target.name)
+    held_out = [m for m in measured.rows if m.split == "validation"]
+    predicted = predict_rows(target, cal, [m.row for m in held_out])
+    records = [{**m.columns, "measured_ms": m.row.ms, "predicted_ms": p} for m, p in zip(held_out, predicted)]
+    return records, [m.row.assignment.unit for m in held_out], \
+        "fit on the calibration cases, predict the held-out validation models"
+
+
+VALIDATIONS = {"leave_one_model_out": _leave_one_model_out, "held_out": _held_out}
+
+
+def validate(target: Target, cal: Calibration | None = None, measured: Measured | None = None) -> dict:
+    """Out-of-sample predictions as the recipe's validation method makes them, per unit against its bars.
+
+    held_out predicts with `cal` (default: the committed calibration) the rows of `measured` (default:
+    the committed measurements it was fitted with: one session's timings, so the held-out rows saw the
+    same machine load as the fit)."""
+    from scipy.stats import spearmanr
+
+    recipe = target.calibration_recipe()
+    measured = measured or measurements(target)
+    records, units, method = VALIDATIONS[recipe.validation.method](target, cal, measured)
+    bars = recipe.validation.bars
     table = pd.DataFrame(records)
     table["abs_error"] = (table.predicted_ms - table.measured_ms).abs() / table.measured_ms
-    table["ratio"] = np.maximum(table.predicted_ms / table.measured_ms, table.measured_ms / table.predicted_ms)
+    if bars.max_ratio is not None:
+        table["ratio"] = np.maximum(table.predicted_ms / table.measured_ms, table.measured_ms / table.predicted_ms)
     per_unit = {}
-    for unit, g in table.groupby("unit"):
-        per_unit[unit] = {"rows": len(g), "median_abs_error": float(g.abs_error.median()),
-                          "max_ratio": float(g.ratio.max()),
-                          "passes": bool(g.abs_error.median() <= SD865_MEDIAN_ERROR_BAR and g.ratio.max() <= SD865_MAX_RATIO_BAR)}
-    return {"target": "sd865", "method": "leave-one-model-out over the published rows",
-            "bars": {"median_abs_error": SD865_MEDIAN_ERROR_BAR, "max_ratio": SD865_MAX_RATIO_BAR},
-            "notes": ["The DSP has two published rows: leaving one model out leaves a single row to fit its per-call "
-                      "overhead and its throughput together, which one row cannot separate; its out-of-sample figure "
-                      "says so. With both rows the fit reproduces them within 3% (targets/calibration/sd865.json)."],
-            "per_unit": per_unit, "rows": table.round(4).to_dict(orient="records")}
+    for unit, g in table.groupby(pd.Series(units, index=table.index)):
+        figures: dict[str, Any] = {"rows": len(g)}
+        passes = True
+        if bars.median_abs_error is not None:
+            figures["median_abs_error"] = float(g.abs_error.median())
+            passes &= figures["median_abs_error"] <= bars.median_abs_error
+        if bars.max_ratio is not None:
+            figures["max_ratio"] = float(g.ratio.max())
+            passes &= figures["max_ratio"] <= bars.max_ratio
+        if bars.spearman is not None:
+            figures["spearman"] = float(spearmanr(g.measured_ms, g.predicted_ms).statistic)
+            passes &= figures["spearman"] >= bars.spearman
+        per_unit[unit] = {**figures, "passes": bool(passes)}
+    report: dict[str, Any] = {"target": target.name, "method": method, **measured.report,
+                              "bars": bars.model_dump(exclude_none=True)}
+    if recipe.validation.notes:
+        report["notes"] = recipe.validation.notes
+    return {**report, "per_unit": per_unit, "rows": table.round(4).to_dict(orient="records")}
 
+
+# --- results --------------------------------------------------------------------------------------------
 
 def save_calibration(cal: Calibration) -> Path:
     path = calibration_path(cal.target)
@@ -167,129 +349,5 @@ def save_report(report: dict) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------------
-# host: fitted to onnxruntime timings of host_bench.CASES on this machine.
-
-HOST_MEASUREMENTS = TARGETS_DIR / "calibration" / "host_measurements.json"
-HOST_MEDIAN_ERROR_BAR = 0.15
-HOST_SPEARMAN_BAR = 0.9
-
-# Many rows, so finer groups than on sd865: each kind of kernel gets its own efficiency.
-HOST_GROUPS = {
-    "conv": ("conv",),
-    "matmul": ("matmul",),
-    "depthwise": ("depthwise_conv",),
-    "elementwise": ("elementwise", "norm", "data_movement"),
-    "transcendental": ("transcendental",),
-    "grid_sample": ("grid_sample",),
-    "resize": ("resize",),
-    "pool": ("pool", "reduce"),
-}
-
-
-def host_params(target: Target) -> list[Param]:
-    u = target.unit("cpu")
-    return [
-        Param("conv", 0.5, 1.0, upper=3.0),
-        Param("matmul", 0.5, 1.0, upper=3.0),
-        Param("depthwise", 0.2, 1.5, upper=2.0),
-        Param("elementwise", 0.1, 2.0, upper=2.0),
-        Param("transcendental", 0.05, 2.0, upper=2.0),
-        Param("grid_sample", 0.05, 3.0, upper=2.0),
-        Param("resize", 0.05, 3.0, upper=2.0),
-        Param("pool", 0.1, 2.0, upper=2.0),
-        # Above 1 is possible: small tensors stay in the 32 MB L3 and never reach DRAM.
-        Param("memory", 0.7, 0.5, upper=1.0),
-        Param("cache_speedup", 2.0, 1.0, upper=20.0),
-        Param("per_op_us", u.per_op_overhead_us.value, 1.5),
-        Param("per_call_us", u.per_call_overhead_us.value, 1.5),
-    ]
-
-
-def host_measurements(remeasure: bool = False, log=print) -> list[dict]:
-    """The committed onnxruntime timings, or fresh ones (saved) when `remeasure` or none exist."""
-    import json
-
-    if remeasure or not HOST_MEASUREMENTS.is_file():
-        from .host_bench import measure
-
-        log(f"measuring {HOST_MEASUREMENTS.name} on this machine (onnxruntime, 1 thread, medians of repeats)...")
-        save_json({"command": "aicam-opt calibrate --target host --measure", "cases": measure(log=log)}, HOST_MEASUREMENTS)
-    try:
-        return json.loads(HOST_MEASUREMENTS.read_text())["cases"]
-    except (ValueError, KeyError) as err:
-        raise AicamError(f"{HOST_MEASUREMENTS}: unreadable ({err}); rerun `aicam-opt calibrate --target host --measure`") from None
-
-
-@lru_cache(maxsize=None)
-def host_case_ops(name: str) -> tuple[OpCost, ...]:
-    from ..cost import count_torch as count_module
-    from .host_bench import CASES_BY_NAME, case_inputs
-
-    if name not in CASES_BY_NAME:
-        raise AicamError(f"{HOST_MEASUREMENTS}: case '{name}' is not in host_bench.CASES; rerun with --measure")
-    module, inputs = case_inputs(CASES_BY_NAME[name])
-    return tuple(count_module(module, inputs))
-
-
-def host_rows(measurements: list[dict], split: str) -> list[Row]:
-    return [Row(m["name"], list(host_case_ops(m["name"])), Assignment("cpu", "fp32", int(m.get("threads", 1))), m["ms"])
-            for m in measurements if m["split"] == split]
-
-
-def calibrate_host(remeasure: bool = False, log=print) -> Calibration:
-    cal = fit_host(host_measurements(remeasure, log))
-    cal.command = "aicam-opt calibrate --target host" + (" --measure" if remeasure else "")
-    return cal
-
-
-def fit_host(measurements: list[dict]) -> Calibration:
-    """Fit the host efficiencies to the 'calibration' cases of `measurements`."""
-    target = load_target("host")
-    rows = host_rows(measurements, "calibration")
-    values, cal = fit(target, "cpu", rows, host_params(target), HOST_GROUPS)
-    predicted = predict_rows(target, cal, rows)
-    cal.fitted_at_utc = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
-    cal.notes = [
-        f"Fitted to the 'calibration' cases of {HOST_MEASUREMENTS.name} (onnxruntime {_ort_version()}, CPU, 1 thread), "
-        f"measured {measurements[0].get('measured_at_utc', '?')} UTC on a machine shared with a training job.",
-        "Efficiency groups: " + "; ".join(f"{g} = {', '.join(c)}" for g, c in HOST_GROUPS.items()),
-        "multicore_efficiency is not fitted (all timings use 1 thread).",
-    ]
-    cal.fit = {"parameters": values,
-               "rows": [{"case": r.model, "measured_ms": r.ms, "predicted_ms": round(float(p), 4)} for r, p in zip(rows, predicted)]}
-    return cal
-
-
-def validate_host(cal: Calibration | None = None, measurements: list[dict] | None = None) -> dict:
-    """Predict the held-out models: median |error| and Spearman.
-
-    By default the committed calibration and the committed timings it was fitted with (timings of
-    one session, so the held-out models saw the same machine load as the fit).
-    """
-    from scipy.stats import spearmanr
-
-    from .model import load_calibration
-
-    target = load_target("host")
-    cal = cal or load_calibration("host")
-    measurements = measurements or host_measurements()
-    rows = host_rows(measurements, "validation")
-    predicted = predict_rows(target, cal, rows)
-    table = pd.DataFrame({"case": [r.model for r in rows], "measured_ms": [r.ms for r in rows], "predicted_ms": predicted})
-    table["abs_error"] = (table.predicted_ms - table.measured_ms).abs() / table.measured_ms
-    median_error = float(table.abs_error.median())
-    rho = float(spearmanr(table.measured_ms, table.predicted_ms).statistic)
-    return {"target": "host", "method": "fit on the calibration cases, predict the held-out validation models",
-            "measured_at_utc": measurements[0].get("measured_at_utc", "?"),
-            "runtime": f"onnxruntime {_ort_version()} CPUExecutionProvider, 1 thread",
-            "bars": {"median_abs_error": HOST_MEDIAN_ERROR_BAR, "spearman": HOST_SPEARMAN_BAR},
-            "per_unit": {"cpu": {"rows": len(table), "median_abs_error": median_error, "spearman": rho,
-                                 "passes": median_error <= HOST_MEDIAN_ERROR_BAR and rho >= HOST_SPEARMAN_BAR}},
-            "rows": table.round(4).to_dict(orient="records")}
-
-
-def _ort_version() -> str:
-    import onnxruntime
-
-    return onnxruntime.__version__
+__all__ = ["Measured", "Measurement", "calibrate", "fit_target", "fit_units", "host_bench_rows", "measurements",
+           "reference_ops", "save_calibration", "save_report", "source_path", "validate"]

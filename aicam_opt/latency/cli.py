@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cost.set_defaults(func=run_cost)
 
     cal = subparsers.add_parser("calibrate", help="fit a target's latency model; --validate regenerates the validation figures")
-    cal.add_argument("--target", required=True, choices=("sd865", "host"))
-    cal.add_argument("--measure", action="store_true", help="host: re-time the benchmark cases on this machine first")
+    cal.add_argument("--target", required=True, help="target name (targets/<name>.yaml) or path to a target YAML with a "
+                                                     "`calibration:` block (what is fitted to which measurements)")
+    cal.add_argument("--measure", action="store_true", help="re-time the target's host benchmark on this machine first")
     cal.add_argument("--validate", action="store_true", help="also write reports/calibration/<target>.json and print the table")
     cal.add_argument("--validate-only", action="store_true", help="validate the committed calibration without refitting")
     cal.set_defaults(func=run_calibrate)
@@ -130,14 +131,13 @@ def print_validation(report: dict) -> None:
 def run_calibrate(args: argparse.Namespace) -> int:
     from . import calibrate
 
+    target = load_target(args.target)
+    target.calibration_recipe()  # a target without a `calibration:` block is named before anything runs
     if not args.validate_only:
-        if args.target == "sd865":
-            cal = calibrate.calibrate_sd865()
-        else:
-            cal = calibrate.calibrate_host(remeasure=args.measure)
+        cal = calibrate.calibrate(target, remeasure=args.measure)
         print(f"wrote {calibrate.save_calibration(cal)}")
     if args.validate or args.validate_only:
-        report = calibrate.validate_sd865() if args.target == "sd865" else calibrate.validate_host()
+        report = calibrate.validate(target)
         print_validation(report)
         print(f"wrote {calibrate.save_report(report)}")
     return 0

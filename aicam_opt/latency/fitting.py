@@ -1,9 +1,9 @@
 """Fitting a target's efficiencies and overheads to measured latencies (MAP in log space).
 
 Few measured rows, so few parameters, each with a prior: the unknowns are efficiencies per group
-of op classes (dense / depthwise / vector work), a memory efficiency, a per-op and a per-call
-overhead, optionally specialised per precision (`dense@int8`). They are fitted by
-`scipy.optimize.least_squares` on
+of op classes (e.g. dense / depthwise / vector work; the groups and priors are the target's
+`calibration:` block), a memory efficiency, a per-op and a per-call overhead, optionally
+specialised per precision (`dense@int8`). They are fitted by `scipy.optimize.least_squares` on
 
     residual_row   = log(predicted / measured) / ROW_SIGMA
     residual_prior = (log(param) - log(prior)) / prior_sigma
@@ -19,18 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from ..cost.records import OP_CLASSES, OpCost
+from ..cost.records import OpCost
 from .model import Assignment, Calibration, LatencyModel, Placement, PrecisionCalibration
 from .target import Target
 
 ROW_SIGMA = 0.1  # a measured latency is trusted to about 10% (run-to-run, thermal state, runtime version)
-
-# Efficiency groups: op classes that share one fitted efficiency.
-COARSE_GROUPS = {
-    "dense": ("conv", "matmul"),
-    "depthwise": ("depthwise_conv",),
-    "vector": tuple(c for c in OP_CLASSES if c not in ("conv", "matmul", "depthwise_conv")),
-}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
-"""Timing a varied set of ops and models on this machine through onnxruntime, for the host target.
+"""Timing a varied set of ops and models on this machine through onnxruntime, for the host target
+(the `host_bench` measurement source of a target's `calibration:` block, targets/host.yaml).
 
 Each case is a small torch module with its inputs, exported to ONNX and timed in onnxruntime
 (CPUExecutionProvider, 1 intra-op thread: the host target's `cores: 1`, and the least disturbed by
 other jobs on this shared machine). Each case is timed in several interleaved rounds of repeated
-runs after warm-up; see `measure` for how the rounds are combined. Cases are split: `calibration` cases fit the host efficiencies, `validation` cases (whole
-models never seen by the fit) measure how well the fitted model predicts.
+runs after warm-up; see `measure` for how the rounds are combined. Cases are split: `calibration`
+cases fit the host efficiencies, `validation` cases (whole models never seen by the fit) measure how
+well the fitted model predicts.
 """
 from __future__ import annotations
 

@@ -6,17 +6,21 @@ product's budgets. Every number is a `Figure`: a value plus the `source` it come
 specification or the command that measured it), so nobody has to guess where a figure came from.
 
 The efficiencies and overheads that turn these peaks into predictions are *fitted*, not written
-here: they live in `targets/calibration/<name>.json` (see `calibrate.py`). The overheads below are
-the physically-motivated starting points (priors) of that fit.
+here: they live in `targets/calibration/<name>.json`. The overheads below are the physically-motivated
+starting points (priors) of that fit. How a target is fitted is described in its `calibration:` block
+(`CalibrationRecipe`: the measurement sources, the efficiency groups, the fitted parameters and their
+priors, the validation method and its bars), so `calibrate.calibrate(target)` is one generic path and
+another phone is another target file plus its measurements.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from ..config import Config, load_yaml
+from ..cost.records import OP_CLASSES
 from ..errors import AicamError
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
@@ -151,6 +155,117 @@ class Budgets(Config):
     peak_memory_mb: Figure
 
 
+# --- calibration recipe ----------------------------------------------------------------------------------
+
+class PublishedRows(Config):
+    """Latencies measured on the device and published: a YAML file of rows {model, unit, precision, ms,
+    source, cores, core}, each model a reference network built from its definition (reference_models.py)."""
+
+    kind: Literal["published_rows"]
+    file: str = Field(..., description="the rows' file, relative to the repository root (the folder holding targets/)")
+    about: str = Field(..., min_length=3, description="what ran the rows (runtimes, device): quoted in the calibration's notes")
+    models: list[str] = Field(..., min_length=1, description="the reference networks the rows may name")
+
+
+class HostBench(Config):
+    """Timings of host_bench.CASES through onnxruntime on this machine (CPU, fp32), kept in `file`
+    (`aicam-opt calibrate --measure` re-times them). Each case's split says whether the fit sees it
+    ("calibration") or it is held out ("validation")."""
+
+    kind: Literal["host_bench"]
+    file: str = Field(..., description="the timings' file, relative to the repository root")
+    about: str = Field(..., min_length=3, description="how the committed timings were taken: quoted in the notes")
+
+
+MeasurementSource = Annotated[Union[PublishedRows, HostBench], Field(discriminator="kind")]
+
+# Parameters that are not efficiencies of a group (see fitting.build_calibration).
+FIXED_PARAMETERS = ("memory", "cache_speedup", "per_op_us", "per_call_us", "multicore")
+REQUIRED_PARAMETERS = ("memory", "per_op_us", "per_call_us")
+UNIT_PRIORS = {"per_op_us": "per_op_overhead_us", "per_call_us": "per_call_overhead_us"}
+
+
+class FitParameter(Config):
+    """One fitted parameter and its prior: MAP fit in log space (fitting.py)."""
+
+    name: str = Field(..., description=f"a group of `groups` (its efficiency) or one of {', '.join(FIXED_PARAMETERS)}")
+    prior: float | None = Field(None, gt=0, description="starting point; per_op_us/per_call_us: null takes the "
+                                                        "unit's per_op_overhead_us/per_call_overhead_us")
+    sigma: float = Field(..., gt=0, description="prior width in natural-log units (1.0: a factor e either way)")
+    upper: float | None = Field(None, gt=0, description="upper bound (none: unbounded)")
+    per_precision: bool = Field(False, description="one value per precision of the unit (`name@fp32`, ...)")
+    units: list[UnitName] | None = Field(None, description="the units it is fitted for (default: every measured unit)")
+
+    @model_validator(mode="after")
+    def _prior_given_or_from_the_unit(self) -> "FitParameter":
+        if self.prior is None and self.name not in UNIT_PRIORS:
+            raise ValueError(f"parameter '{self.name}' needs a `prior` (only {', '.join(UNIT_PRIORS)} take theirs "
+                             "from the unit)")
+        return self
+
+
+class ValidationBars(Config):
+    """What the out-of-sample predictions must meet, per unit."""
+
+    median_abs_error: float | None = Field(None, gt=0, description="median |predicted - measured| / measured, at most")
+    max_ratio: float | None = Field(None, ge=1, description="worst max(predicted/measured, measured/predicted), at most")
+    spearman: float | None = Field(None, ge=-1, le=1, description="rank correlation of predicted and measured, at least")
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "ValidationBars":
+        if not self.model_dump(exclude_none=True):
+            raise ValueError("give at least one bar: median_abs_error, max_ratio or spearman")
+        return self
+
+
+class CalibrationValidation(Config):
+    method: Literal["leave_one_model_out", "held_out"] = Field(
+        ..., description="leave_one_model_out: refit without each model, predict its rows; held_out: the fit sees "
+                         "the 'calibration' rows only, the 'validation' rows are predicted")
+    bars: ValidationBars
+    notes: list[str] = Field(default_factory=list, description="what the validation report should say")
+
+
+class CalibrationRecipe(Config):
+    """How `aicam-opt calibrate` fits the target: which measurements, which groups and parameters, how it is validated."""
+
+    sources: list[MeasurementSource] = Field(..., min_length=1)
+    groups: dict[str, list[str]] = Field(..., description="efficiency groups: op classes sharing one fitted efficiency")
+    parameters: list[FitParameter] = Field(..., min_length=1, description="in fitting order; filtered per unit by `units`")
+    validation: CalibrationValidation
+    notes: list[str] = Field(default_factory=list, description="written into the fitted calibration's notes")
+
+    @model_validator(mode="after")
+    def _groups_cover_the_op_classes(self) -> "CalibrationRecipe":
+        seen: dict[str, str] = {}
+        for group, classes in self.groups.items():
+            for cls in classes:
+                if cls not in OP_CLASSES:
+                    raise ValueError(f"groups.{group}: '{cls}' is not an op class; choose from {', '.join(OP_CLASSES)}")
+                if cls in seen:
+                    raise ValueError(f"op class '{cls}' is in groups '{seen[cls]}' and '{group}': one group each")
+                seen[cls] = group
+        missing = [c for c in OP_CLASSES if c not in seen]
+        if missing:
+            raise ValueError(f"groups: op classes {', '.join(missing)} are in no group (each needs an efficiency)")
+        for p in self.parameters:
+            if p.name not in self.groups and p.name not in FIXED_PARAMETERS:
+                raise ValueError(f"parameter '{p.name}' is neither a group ({', '.join(self.groups)}) nor one of "
+                                 f"{', '.join(FIXED_PARAMETERS)}")
+        return self
+
+    def parameters_for(self, unit: "Unit", unit_name: str) -> list[tuple[str, float, float, float | None]]:
+        """(name, prior, sigma, upper) of the parameters fitted for `unit`, in order (per-precision ones expanded)."""
+        out = []
+        for p in self.parameters:
+            if p.units is not None and unit_name not in p.units:
+                continue
+            prior = p.prior if p.prior is not None else getattr(unit, UNIT_PRIORS[p.name]).value
+            names = [f"{p.name}@{precision}" for precision in unit.precisions] if p.per_precision else [p.name]
+            out += [(name, prior, p.sigma, p.upper) for name in names]
+        return out
+
+
 class Target(Config):
     name: str
     description: str
@@ -158,6 +273,8 @@ class Target(Config):
     units: dict[UnitName, Unit]
     transfers: list[Transfer] = Field(default_factory=list)
     budgets: Budgets | None = None
+    calibration: CalibrationRecipe | None = Field(None, description="how `aicam-opt calibrate` fits this target")
+    _file: Path | None = PrivateAttr(None)  # the YAML file it was loaded from
 
     @model_validator(mode="after")
     def _units_match_their_keys(self) -> "Target":
@@ -168,7 +285,35 @@ class Target(Config):
             for u in t.between:
                 if u not in self.units:
                     raise ValueError(f"transfer between {list(t.between)} names unit '{u}', which is not in `units`")
+        if self.calibration is not None:
+            self._check_calibration_units(self.calibration)
         return self
+
+    def _check_calibration_units(self, recipe: CalibrationRecipe) -> None:
+        for p in recipe.parameters:
+            for u in p.units or []:
+                if u not in self.units:
+                    raise ValueError(f"calibration parameter '{p.name}' names unit '{u}', which is not in `units`")
+        for unit_name, unit in self.units.items():
+            names = {name.split("@")[0] for name, *_ in recipe.parameters_for(unit, unit_name)}
+            missing = [n for n in (*recipe.groups, *REQUIRED_PARAMETERS) if n not in names]
+            if missing:
+                raise ValueError(f"calibration: unit '{unit_name}' has no parameter {', '.join(missing)} "
+                                 "(every unit fits each group's efficiency, memory, per_op_us and per_call_us)")
+
+    @property
+    def file(self) -> Path | None:
+        """The YAML file the target was loaded from (None if built in code)."""
+        return self._file
+
+    def calibration_recipe(self) -> CalibrationRecipe:
+        """The `calibration:` block (AicamError naming the file when there is none)."""
+        if self.calibration is None:
+            where = self._file or f"target '{self.name}'"
+            raise AicamError(f"{where}: no `calibration:` block, so target '{self.name}' cannot be calibrated; add one "
+                             "(measurement sources, efficiency groups, fitted parameters, validation: see "
+                             "targets/sd865.yaml or targets/host.yaml)")
+        return self.calibration
 
     def unit(self, name: str) -> Unit:
         if name not in self.units:
@@ -198,4 +343,6 @@ def load_target(name_or_path: str | Path) -> Target:
         if not path.is_file():
             raise AicamError(f"unknown target '{name_or_path}': choose one of {', '.join(available_targets())} "
                              f"or give the path of a target YAML file")
-    return load_yaml(path, Target)
+    target = load_yaml(path, Target)
+    target._file = path
+    return target

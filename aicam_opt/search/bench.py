@@ -46,7 +46,7 @@ def compare_fronts(fronts: dict[str, list[list[float]]], feasible: list[list[flo
     return out
 
 
-def run(trials: int, out_path: Path, space_name: str = "default", target_name: str = "sd865") -> dict:
+def run(trials: int, out_path: Path, target_name: str, space_name: str = "default") -> dict:
     console = Console()
     space, target = load_space(space_name), load_target(target_name)
     work = out_path.parent / "search"
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", default="sd865")
     p.add_argument("--out", default="reports/bench/search.json")
     args = p.parse_args(argv)
-    run(args.trials, Path(args.out), args.space, args.target)
+    run(args.trials, Path(args.out), args.target, args.space)
     return 0
 
 

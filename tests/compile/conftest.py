@@ -5,7 +5,7 @@ of this folder reads the same session-scoped `compiled` result: compile_winners 
 whose winners.json names
 - fastest      -> tiny_fp32: fp32 low-res and full-res, both on the CPU;
 - best_quality -> tiny_int8: NNCF int8 low-res on the DSP (Hexagon object code; its softmax's exp
-                  goes through hexagon_intrinsics' expf), fp16 full-res on the GPU (the fused kernel);
+                  goes through the Hexagon unit kind's expf), fp16 full-res on the GPU (the fused kernel);
 - balanced     -> tiny_fp32 again (compiled once, artifacts copied);
 - no_winner    -> null;  broken -> a folder that does not exist.
 `bad_dsp`: a second, cheaper compile (all_units, no verification) against a target file whose DSP
@@ -134,6 +134,15 @@ def bad_dsp(tmp_path_factory, candidates, source) -> dict:
     (base / "winners.json").write_text(json.dumps({"winners": {"best_quality": {"trial": 2, "dir": "trials/0002"}}}))
     result = compile_winners(base, str(target), source, all_units=True, verify=False, audit=False)
     return {"result": result, "base": base, "target": target}
+
+
+@pytest.fixture(scope="session")
+def aarch64_suffix() -> str:
+    """The file suffix of a CPU or GPU artifact: a linked .so when an aarch64 cross linker is installed
+    (unit_kinds/llvm.py cross_compiler), else a tar of the object files."""
+    from aicam_opt.compile.unit_kinds.llvm import cross_compiler
+
+    return ".so" if cross_compiler("aarch64") else ".tar"
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""Compile stages and failures on real backends: Hexagon code and its math lowering, an op Hexagon still
-lacks, an unknown target kind."""
+"""Compile stages and failures on real backends: Hexagon code (unit_kinds/hexagon.py) and its math
+lowering, an op Hexagon still lacks, an unknown target kind."""
 from __future__ import annotations
 
 import tarfile
@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from aicam_opt.compile import backend, hexagon_intrinsics
+from aicam_opt.compile import backend, elf
+from aicam_opt.compile.engines.fused_kernel import compile_kernel
+from aicam_opt.compile.failures import CompileFailure
 from aicam_opt.compile.targets import tvm_target, without_host
+from aicam_opt.compile.unit_kinds import hexagon
 from aicam_opt.kernels.fullres import KernelSpec
 
 SPEC = KernelSpec(n_curves=1, knots=8, depth=4, grid_size=8, dtype="float32")
@@ -39,10 +42,10 @@ def test_stock_hexagon_build_with_aarch64_host_holds_no_hexagon_code(tmp_path):
 
 
 def test_hexagon_as_its_own_host_gives_hexagon_objects(tmp_path):
-    compiled = backend.Compiled(tvm_target("sd865", "dsp"), "kernel")
+    compiled = backend.Compiled(tvm_target("sd865", "dsp"), "fused_kernel")
     import tvm
 
-    _, compiled.objects = backend._build_tir_hexagon(tvm.IRModule({"add_one": _add_one()}), compiled.target)
+    _, compiled.objects = hexagon.build_tir(tvm.IRModule({"add_one": _add_one()}), compiled.target)
     artifact = backend.export_artifact(compiled, tmp_path / "add_one-dsp")
     backend.check_isa(artifact)
     assert artifact["isa"] == ["hexagon"] and not artifact["linked"]
@@ -55,7 +58,7 @@ def test_hexagon_build_leaves_no_scratch_files_behind():
 
     scratch_dir = Path(tempfile.gettempdir())  # where the codegen writes its tvm-XXXXXX.o
     before = set(scratch_dir.glob("tvm-*"))
-    _, objects = backend._build_tir_hexagon(tvm.IRModule({"add_one": _add_one()}), tvm_target("sd865", "dsp"))
+    _, objects = hexagon.build_tir(tvm.IRModule({"add_one": _add_one()}), tvm_target("sd865", "dsp"))
     assert objects
     assert set(scratch_dir.glob("tvm-*")) - before == set()
 
@@ -63,7 +66,7 @@ def test_hexagon_build_leaves_no_scratch_files_behind():
 def test_fused_kernel_on_hexagon_compiles_to_hexagon_objects_calling_floorf(tmp_path):
     """TVM 0.27's Hexagon rule maps floor to llvm.floor, which its codegen cannot declare; our rule
     calls floorf (the kernel's vectorized column blocks lane by lane), left for the device's libc."""
-    compiled = backend.compile_kernel(SPEC, tvm_target("sd865", "dsp"))
+    compiled = compile_kernel(SPEC, tvm_target("sd865", "dsp"))
     artifact = backend.export_artifact(compiled, tmp_path / "full_res-dsp")
     backend.check_isa(artifact)
     assert artifact["isa"] == ["hexagon"] and not artifact["linked"]
@@ -72,14 +75,14 @@ def test_fused_kernel_on_hexagon_compiles_to_hexagon_objects_calling_floorf(tmp_
         for member in tar.getmembers():
             data = tar.extractfile(member).read()
             assert data[:4] == b"\x7fELF" and int.from_bytes(data[18:20], "little") == 164  # EM_QDSP6
-    assert backend.compile_kernel(SPEC, tvm_target("sd865", "dsp")) is compiled  # same spec and target: reused
+    assert compile_kernel(SPEC, tvm_target("sd865", "dsp")) is compiled  # same spec and target: reused
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_every_lowered_math_function_builds_for_hexagon(dtype):
     dsp = tvm_target("sd865", "dsp")
-    for name in hexagon_intrinsics.LOWERED:
-        assert backend._probe_math(name, dtype, dsp) is None, name
+    for name in hexagon.LOWERED:
+        assert hexagon.probe_math(name, dtype, dsp) is None, name
 
 
 def _math_kernel(name: str, dtype: str):
@@ -104,16 +107,16 @@ def test_hexagon_rules_call_the_c_math_library_and_compute_the_function(dtype):
     import numpy as np
     import tvm
 
-    hexagon_intrinsics.register()
-    hexagon_intrinsics.register()  # idempotent
-    hexagon = tvm.target.Target(without_host(tvm_target("sd865", "dsp")))
+    hexagon.register_math_lowering()
+    hexagon.register_math_lowering()  # idempotent
+    dsp = tvm.target.Target(without_host(tvm_target("sd865", "dsp")))
     host = tvm.target.Target({"kind": "llvm"})
     rng = np.random.default_rng(0)
-    for name in hexagon_intrinsics.LOWERED:
-        mod = tvm.tirx.transform.BindTarget(hexagon)(tvm.IRModule({"main": _math_kernel(name, dtype)}))
+    for name in hexagon.LOWERED:
+        mod = tvm.tirx.transform.BindTarget(dsp)(tvm.IRModule({"main": _math_kernel(name, dtype)}))
         mod = tvm.tirx.transform.LowerIntrin()(mod)
         text = mod.script()
-        assert "llvm." not in text and f'"{hexagon_intrinsics.LIBM.get(name, "expf")}"' in text, text
+        assert "llvm." not in text and f'"{hexagon.LIBM.get(name, "expf")}"' in text, text
         lib = tvm.compile(tvm.IRModule({"main": mod["main"].with_attr("target", host)}), target=host)
         a = rng.uniform(0.1 if name in ("sqrt", "pow") else -3, 3, 16).astype(dtype)
         c = rng.uniform(-2, 2, 16).astype(dtype)
@@ -134,20 +137,21 @@ def test_an_op_hexagon_still_lacks_is_named_with_its_reason():
 
     a = te.placeholder((8,), "float16", name="a")
     b = te.compute((8,), lambda i: tvm.tirx.erf(a[i]), name="b")
-    with pytest.raises(backend.CompileFailure) as err:
-        backend._tir_codegen(tvm.IRModule({"erf1": te.create_prim_func([a, b])}), tvm_target("sd865", "dsp"))
+    with pytest.raises(CompileFailure) as err:
+        backend.tir_codegen(tvm.IRModule({"erf1": te.create_prim_func([a, b])}), tvm_target("sd865", "dsp"))
     failure = err.value.to_dict()
     assert failure["stage"] == "tir_codegen" and failure["op"] == "erf"
     assert failure["ops"][0]["math"] == "erf (float16)" and "tirx.erf" in failure["reason"]
 
 
 def test_an_unknown_target_kind_fails_at_the_target_stage():
-    with pytest.raises(backend.CompileFailure) as err:
-        backend.compile_kernel(SPEC, {"kind": "no_such_backend"})
+    with pytest.raises(CompileFailure) as err:
+        compile_kernel(SPEC, {"kind": "no_such_backend"})
     assert err.value.stage == "target" and "no_such_backend" in err.value.reason
 
 
 def test_elf_machine_reads_the_isa():
-    assert backend.elf_machine(b"\x7fELF\x02\x01" + bytes(12) + (183).to_bytes(2, "little")) == "aarch64"
-    assert backend.elf_machine(b"not an object") is None
-    assert hexagon_intrinsics.undefined_symbols(b"not an object") == []
+    assert backend.isa_of(b"\x7fELF\x02\x01" + bytes(12) + (183).to_bytes(2, "little")) == "aarch64"
+    assert backend.isa_of(b"\x7fELF\x01\x01" + bytes(12) + (164).to_bytes(2, "little")) == "hexagon"
+    assert backend.isa_of(b"not an object") is None
+    assert elf.undefined_symbols(b"not an object") == []

@@ -23,7 +23,7 @@ def _manifest(role_entry: dict, part_entry: dict) -> dict:
 
 
 @pytest.mark.slow
-def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, report_dir, part_of):
+def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, report_dir, part_of, aarch64_suffix):
     fastest = compiled["winners"]["fastest"]
     assert fastest["status"] == "compiled"
     assert Path(fastest["out_dir"]) == (report_dir / "artifacts" / "fastest").resolve()
@@ -33,7 +33,7 @@ def test_compiled_parts_have_complete_manifests_and_matching_sha256(compiled, re
         manifest = _manifest(fastest, entry)
         assert set(manifest) == FIELDS and manifest["status"] == "compiled" and manifest["role"] == entry["role"] == "placed"
         artifact = Path(fastest["out_dir"]) / manifest["artifact"]["file"]
-        assert artifact.name == f"{part}-cpu.tar"
+        assert artifact.name == f"{part}-cpu{aarch64_suffix}"
         assert hashlib.sha256(artifact.read_bytes()).hexdigest() == manifest["artifact"]["sha256"] == entry["artifact_sha256"]
         assert manifest["artifact"]["isa"] == ["aarch64"] == [manifest["artifact"]["expected_isa"]]
         assert manifest["tvm_target"]["mtriple"] == "aarch64-linux-android"

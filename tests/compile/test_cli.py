@@ -9,14 +9,15 @@ from aicam_opt.cli import main
 
 
 @pytest.mark.slow
-def test_compile_command_writes_artifacts_and_prints_a_summary(candidates, tmp_path, capsys):
+def test_compile_command_writes_artifacts_and_prints_a_summary(candidates, tmp_path, capsys, aarch64_suffix):
     out = tmp_path / "out"
     code = main(["compile", str(candidates["tiny_fp32"]), "--target", "sd865", "--out", str(out),
                  "--no-verify", "--no-audit", "--threads", "1"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "compiled"
-    assert {p["artifact"] for p in summary["parts"].values()} == {"low_res-cpu.tar", "full_res-cpu.tar"}
+    assert {p["artifact"] for p in summary["parts"].values()} == {f"low_res-cpu{aarch64_suffix}",
+                                                                   f"full_res-cpu{aarch64_suffix}"}
     assert (out / "report.json").is_file() and (out / "low_res-cpu.json").is_file()
 
 

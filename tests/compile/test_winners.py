@@ -41,7 +41,7 @@ def test_missing_winners_file_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
+def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp, aarch64_suffix):
     """tiny_int8 (int8 low-res on the DSP, fp16 full-res on the GPU) also built for the other units at the
     precision each runs closest to the candidate's; the placed parts' report and status are unchanged."""
     result, base = bad_dsp["result"], bad_dsp["base"]
@@ -59,7 +59,7 @@ def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
     for key, (precision, engine, graph) in expected.items():
         alt = alternatives[key]
         assert (alt["precision"], alt["engine"], alt["status"]) == (precision, engine, "compiled"), alt
-        assert alt["artifact"] == f"{key[0]}-{key[1]}.tar" and (out / alt["artifact"]).is_file()
+        assert alt["artifact"] == f"{key[0]}-{key[1]}{aarch64_suffix}" and (out / alt["artifact"]).is_file()
         manifest = json.loads((out / alt["manifest"]).read_text())
         assert manifest["role"] == "alternative" and manifest["artifact"]["isa"] == ["aarch64"]
         assert manifest["precision"] == precision and manifest["notes"][0].startswith("alternative build")
@@ -73,7 +73,7 @@ def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp):
 
 
 @pytest.mark.slow
-def test_without_all_units_earlier_alternatives_are_removed(bad_dsp, tmp_path):
+def test_without_all_units_earlier_alternatives_are_removed(bad_dsp, tmp_path, aarch64_suffix):
     from types import SimpleNamespace
 
     from aicam_opt.compile.candidate import _clear_alternatives
@@ -86,4 +86,4 @@ def test_without_all_units_earlier_alternatives_are_removed(bad_dsp, tmp_path):
     _clear_alternatives(SimpleNamespace(candidate=candidate), str(bad_dsp["target"]), out)
     assert not list(out.glob("low_res-cpu.*")) and not list(out.glob("low_res-gpu.*"))
     assert not list(out.glob("full_res-cpu.*")) and not list(out.glob("low_res-fp16.onnx"))
-    assert (out / "full_res-gpu.tar").is_file() and (out / "low_res-dsp.json").is_file()  # the placed builds stay
+    assert (out / f"full_res-gpu{aarch64_suffix}").is_file() and (out / "low_res-dsp.json").is_file()  # placed: kept

@@ -79,3 +79,32 @@ def test_unknown_target_unit_and_precision_are_clear_errors():
         t.unit("dsp").precision_spec("fp32")
     with pytest.raises(AicamError, match="has 8 cores"):
         t.unit("cpu").peak_ops_per_s("fp32", 9)
+
+
+def test_calibration_recipes_are_typed_and_expand_per_unit():
+    sd865, host = load_target("sd865").calibration_recipe(), load_target("host").calibration_recipe()
+    assert [s.kind for s in sd865.sources] == ["published_rows"] and [s.kind for s in host.sources] == ["host_bench"]
+    assert (sd865.validation.method, host.validation.method) == ("leave_one_model_out", "held_out")
+    t = load_target("sd865")
+    cpu = [name for name, *_ in sd865.parameters_for(t.unit("cpu"), "cpu")]
+    assert cpu[:3] == ["dense@fp32", "dense@fp16", "dense@int8"] and "dense" not in cpu
+    (gpu_dense,) = [p for p in sd865.parameters_for(t.unit("gpu"), "gpu") if p[0] == "dense"]
+    assert gpu_dense == ("dense", 0.4, 1.0, 3.0)
+    per_call = {u: next(p[1] for p in sd865.parameters_for(t.unit(u), u) if p[0] == "per_call_us") for u in t.units}
+    assert per_call == {u: t.unit(u).per_call_overhead_us.value for u in t.units}  # the unit's figure is the prior
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda c: c["groups"]["vector"].remove("reduce"), r"op classes reduce are in no group"),
+    (lambda c: c["groups"]["dense"].append("convolution"), r"groups\.dense: 'convolution' is not an op class"),
+    (lambda c: c["parameters"][2].pop("prior"), r"parameter 'depthwise' needs a `prior`"),
+    (lambda c: c["parameters"].pop(1), r"calibration: unit '(gpu|dsp)' has no parameter dense"),
+    (lambda c: c["parameters"][1].update(units=["gpu", "npu"]), r"calibration\.parameters\.1\.units\.1"),
+    (lambda c: c["validation"].update(method="k_fold"), r"'leave_one_model_out' or 'held_out'"),
+    (lambda c: c["sources"][0].update(kind="csv"), r"calibration\.sources\.0"),
+])
+def test_a_wrong_calibration_block_names_the_field(tmp_path, edit, message):
+    path = _write_variant(tmp_path, lambda r: edit(r["calibration"]))
+    with pytest.raises(AicamError, match=message) as err:
+        load_target(path)
+    assert str(path) in str(err.value)

@@ -11,7 +11,7 @@ import pytest
 def test_sampler_front_not_dominated_by_random(tmp_path):
     from aicam_opt.search import bench
 
-    result = bench.run(trials=12, out_path=tmp_path / "search.json")
+    result = bench.run(trials=12, out_path=tmp_path / "search.json", target_name="sd865")
     sampler = "tpe"
     assert result["front_size"][sampler] > 0
     assert result["hypervolume"][sampler] >= result["hypervolume"]["random"] * 0.95, result["hypervolume"]
