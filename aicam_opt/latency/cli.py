@@ -130,6 +130,7 @@ def print_validation(report: dict) -> None:
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from . import calibrate
+    from .target import load_target
 
     target = load_target(args.target)
     target.calibration_recipe()  # a target without a `calibration:` block is named before anything runs
