@@ -15,7 +15,7 @@ A module imports only its own component and lower layers; components sharing a l
 not import each other; nothing imports a CLI module (aicam_opt/cli.py, */cli.py, optimize_cli.py)
 except aicam_opt/cli.py.
      1 errors
-     2 atomic
+     2 atomic, photo_metadata
      3 config
      4 images, motion, timing
      5 data, degrade

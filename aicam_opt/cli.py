@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import signal
 import sys
 
 from .errors import AicamError
@@ -23,6 +25,7 @@ COMMANDS = [
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aicam-opt", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('aicam-opt')}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
         importlib.import_module(module).register(sub)
@@ -30,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM cleans up like Ctrl-C: no temporaries left
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -1,21 +1,32 @@
 """Reading and writing photos (PNG/JPEG/TIFF, 8 and 16 bit) and videos (frame folders, mp4).
 
 Everything inside the suite is float32 RGB in [0, 1], shape HxWx3; the bit depth of a file is kept
-so that a 16-bit TIFF in gives a 16-bit TIFF out.
+so that a 16-bit TIFF in gives a 16-bit TIFF out. This is the one place media are checked as they
+are read: photos come out upright (EXIF Orientation applied), C-contiguous and writable, without
+NaN; the frames of a video all have the first frame's size. A photo's alpha channel and metadata
+(EXIF, ICC profile) are read with it (`read_native_photo`) and written back by `write_native`.
 """
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import dataclass
+import re
+import subprocess
+import tempfile
+from contextlib import closing, contextmanager, suppress
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
 from . import atomic
 from .errors import AicamError
+from .photo_metadata import PhotoMetadata, add_exif_to_tiff, read_metadata, upright
 
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
+JPEG_SUFFIXES = (".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 
 
@@ -23,6 +34,23 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 class Photo:
     pixels: np.ndarray  # float32 HxWx3 in [0, 1]
     bit_depth: int  # 8 or 16, of the source file
+
+
+@dataclass(frozen=True)
+class NativePhoto:
+    """A photo in its file's own pixel type, upright, with what else the file holds."""
+
+    pixels: np.ndarray  # HxWx3 uint8, uint16 or float32 in [0, 1]
+    alpha: np.ndarray | None = None  # HxW, same type; None if the file has no alpha channel
+    metadata: PhotoMetadata = field(default_factory=PhotoMetadata)
+
+    @property
+    def translucent(self) -> bool:
+        """Has an alpha channel that is not fully opaque (dropping it would lose something)."""
+        if self.alpha is None:
+            return False
+        opaque = 1.0 if self.alpha.dtype == np.float32 else np.iinfo(self.alpha.dtype).max
+        return bool((self.alpha != opaque).any())
 
 
 def check_photo_path(path: Path) -> None:
@@ -56,22 +84,31 @@ def _decode(path: Path) -> np.ndarray:
 
 def native_rgb(arr: np.ndarray, source: str = "image") -> np.ndarray:
     """Gray/RGB/RGBA uint8/uint16/float -> HxWx3 uint8, uint16 or float32 (float clipped to [0, 1])."""
+    return _split_alpha(arr, source)[0]
+
+
+def _split_alpha(arr: np.ndarray, source: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Gray/RGB/RGBA -> (HxWx3, HxW alpha or None), C-contiguous, in the array's type (float: float32)."""
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or min(arr.shape[:2]) < 1:
         raise AicamError(f"{source}: unsupported image layout {arr.shape}; expected HxW, HxWx3 or HxWx4")
-    if arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
-    arr = arr[:, :, :3]
+    alpha = arr[:, :, 3] if arr.shape[2] == 4 else None
+    rgb = np.repeat(arr, 3, axis=2) if arr.shape[2] == 1 else arr[:, :, :3]
     if arr.dtype in (np.uint8, np.uint16):
-        return np.ascontiguousarray(arr)
+        # Decoders may hand out read-only buffers; the compiled kernel needs writable, contiguous memory.
+        return np.require(rgb, requirements="CW"), None if alpha is None else np.ascontiguousarray(alpha)
     if np.issubdtype(arr.dtype, np.floating):
-        return np.clip(arr.astype(np.float32), 0.0, 1.0)
+        if not np.isfinite(arr).all():
+            raise AicamError(f"{source}: the image has NaN or infinite pixel values; it cannot be enhanced")
+        return (np.clip(rgb.astype(np.float32), 0.0, 1.0),
+                None if alpha is None else np.clip(alpha.astype(np.float32), 0.0, 1.0))
     raise AicamError(f"{source}: unsupported pixel type {arr.dtype}; expected uint8, uint16 or float")
 
 
-def read_native(path: str | os.PathLike) -> np.ndarray:
-    """Decode a photo in its own pixel type (3 or 6 bytes a pixel: a 100 MP photo is never a float copy).
+def read_native_photo(path: str | os.PathLike) -> NativePhoto:
+    """Decode a photo in its own pixel type (3 or 6 bytes a pixel: a 100 MP photo is never a float
+    copy), upright, with its alpha channel and its metadata.
 
     An unreadable, truncated, empty or unsupported file raises AicamError naming it."""
     path = Path(path)
@@ -80,7 +117,16 @@ def read_native(path: str | os.PathLike) -> np.ndarray:
         arr = np.asarray(_decode(path))
     except Exception as err:  # decoders raise many types; all mean "not a readable image"
         raise AicamError(f"{path}: cannot decode image ({type(err).__name__}: {err}); is it truncated or corrupt?") from None
-    return native_rgb(arr, str(path))
+    metadata, orientation = read_metadata(path)
+    pixels, alpha = _split_alpha(arr, str(path))
+    del arr
+    pixels = upright(pixels, orientation)
+    return NativePhoto(pixels, None if alpha is None else upright(alpha, orientation), metadata)
+
+
+def read_native(path: str | os.PathLike) -> np.ndarray:
+    """The pixels of `read_native_photo` (upright HxWx3; an alpha channel is left out)."""
+    return read_native_photo(path).pixels
 
 
 def read_photo(path: str | os.PathLike) -> Photo:
@@ -109,41 +155,60 @@ def quantize(pixels: np.ndarray, bit_depth: int) -> np.ndarray:
 def to_output_type(pixels: np.ndarray, suffix: str) -> np.ndarray:
     """JPEG holds 8 bits: a 16-bit or float result is rounded to uint8 for it; PNG/TIFF keep 16 bit."""
     if pixels.dtype == np.float32:
-        return quantize(pixels, 8 if suffix in (".jpg", ".jpeg") else 16)
-    if pixels.dtype == np.uint16 and suffix in (".jpg", ".jpeg"):
+        return quantize(pixels, 8 if suffix in JPEG_SUFFIXES else 16)
+    if pixels.dtype == np.uint16 and suffix in JPEG_SUFFIXES:
         return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     return pixels
 
 
-def write_native(path: str | os.PathLike, pixels: np.ndarray) -> None:
-    """Write a uint8/uint16 (or float32 -> 16 bit) HxWx3 array atomically: no partial file on failure."""
+def write_native(path: str | os.PathLike, pixels: np.ndarray, alpha: np.ndarray | None = None,
+                 metadata: PhotoMetadata | None = None) -> None:
+    """Write a uint8/uint16 (or float32 -> 16 bit) HxWx3 array atomically: no partial file on failure.
+
+    `alpha` (HxW, the pixels' type) is written as a fourth channel (PNG, TIFF; JPEG cannot hold it);
+    `metadata` (EXIF, ICC profile) is embedded."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in PHOTO_SUFFIXES:
         raise AicamError(f"{path}: unsupported output type '{path.suffix}'; use one of {', '.join(PHOTO_SUFFIXES)}")
+    if alpha is not None and suffix in JPEG_SUFFIXES:
+        raise AicamError(f"{path}: JPEG cannot hold an alpha channel; write a PNG or TIFF")
     data = to_output_type(pixels, suffix)
+    if alpha is not None:
+        data = np.dstack([data, to_output_type(alpha, suffix)])
+    exif, icc = (metadata.exif, metadata.icc_profile) if metadata else (None, None)
     with atomic.atomic_path(path) as tmp:
         if suffix in (".tif", ".tiff"):
             import tifffile
 
-            tifffile.imwrite(tmp, data, photometric="rgb")
+            tifffile.imwrite(tmp, data, photometric="rgb", iccprofile=icc,
+                             extrasamples=None if alpha is None else ["unassalpha"])
+            if exif:
+                add_exif_to_tiff(tmp, exif)
         elif suffix == ".png":
             import cv2
 
-            # OpenCV's PNG encoder (fast zlib level 1) keeps 8 and 16 bit; it wants BGR.
-            if not cv2.imwrite(str(tmp), np.ascontiguousarray(data[:, :, ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+            # OpenCV's PNG encoder (fast zlib level 1) keeps 8 and 16 bit; it wants BGR(A).
+            bgr = np.ascontiguousarray(data[:, :, [2, 1, 0, 3] if alpha is not None else [2, 1, 0]])
+            params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+            chunks = {cv2.IMAGE_METADATA_EXIF: exif and exif.removeprefix(b"Exif\0\0"), cv2.IMAGE_METADATA_ICCP: icc}
+            chunks = {kind: np.frombuffer(chunk, np.uint8) for kind, chunk in chunks.items() if chunk}
+            written = (cv2.imwriteWithMetadata(str(tmp), bgr, list(chunks), list(chunks.values()), params) if chunks
+                       else cv2.imwrite(str(tmp), bgr, params))
+            if not written:
                 raise AicamError(f"{path}: the PNG encoder failed")
         else:
             import imageio.v3 as iio
 
-            iio.imwrite(tmp, data, extension=suffix, quality=95)
+            extra = {key: value for key, value in (("exif", exif), ("icc_profile", icc)) if value}
+            iio.imwrite(tmp, data, extension=suffix, quality=95, **extra)
 
 
 def write_photo(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8) -> None:
     """Write a float image atomically at `bit_depth`; JPEG is 8 bit only, PNG and TIFF keep 16 bit."""
     if not np.all(np.isfinite(pixels)):
         raise AicamError(f"{path}: refusing to write an image with NaN/inf pixels (the model produced non-finite output)")
-    write_native(path, quantize(pixels, 8 if Path(path).suffix.lower() in (".jpg", ".jpeg") else bit_depth))
+    write_native(path, quantize(pixels, 8 if Path(path).suffix.lower() in JPEG_SUFFIXES else bit_depth))
 
 
 def list_photos(folder: str | os.PathLike) -> list[Path]:
@@ -152,40 +217,174 @@ def list_photos(folder: str | os.PathLike) -> list[Path]:
 
 
 def read_video_frames(source: str | os.PathLike, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """Frames of a video as float32 HxWx3: a folder of photos (sorted by name) or an mp4 via imageio-ffmpeg."""
+    """Frames of a video in their own pixel type (HxWx3 uint8/uint16/float32; uint8 from a video
+    file), C-contiguous and writable: a folder of photos (sorted by name) or a video file (ffmpeg).
+
+    Every frame must have the first frame's size and be opaque (a video is RGB): a frame that is not
+    is an error naming it, its size and the expected one."""
     source = Path(source)
-    if source.is_dir():
-        frames = list_photos(source)
-        if not frames:
-            raise AicamError(f"{source}: no frames found (expected {', '.join(PHOTO_SUFFIXES)} files)")
-        for i, frame in enumerate(frames):
+    frames = _folder_frames(source) if source.is_dir() else _file_frames(source)
+    with closing(frames):
+        first: tuple[str, tuple[int, ...]] | None = None
+        for i, (name, pixels) in enumerate(frames):
             if max_frames is not None and i >= max_frames:
                 return
-            yield read_photo(frame).pixels
-        return
-    if source.suffix.lower() not in VIDEO_SUFFIXES:
-        raise AicamError(f"{source}: not a frame folder or a supported video ({', '.join(VIDEO_SUFFIXES)})")
-    if not source.is_file() or source.stat().st_size == 0:
-        raise AicamError(f"{source}: video file missing or empty")
-    import imageio.v3 as iio
+            if first is None:
+                first = (name, pixels.shape[:2])
+            elif pixels.shape[:2] != first[1]:
+                (h, w), (expected_h, expected_w) = pixels.shape[:2], first[1]
+                raise AicamError(f"{name}: the frame is {w}x{h}, but the video's frames are {expected_w}x{expected_h} "
+                                 f"(as {Path(first[0]).name}); resize it to match or remove it")
+            yield pixels
 
+
+def _folder_frames(folder: Path) -> Iterator[tuple[str, np.ndarray]]:
+    paths = list_photos(folder)
+    if not paths:
+        raise AicamError(f"{folder}: no frames found (expected {', '.join(PHOTO_SUFFIXES)} files)")
+    for path in paths:
+        photo = read_native_photo(path)
+        if photo.translucent:
+            raise AicamError(f"{path}: the frame has an alpha channel that is not fully opaque, which a video "
+                             "cannot keep; flatten the frames, or enhance them one by one as photos")
+        yield str(path), photo.pixels
+
+
+def _file_frames(path: Path) -> Iterator[tuple[str, np.ndarray]]:
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise AicamError(f"{path}: not a frame folder or a supported video ({', '.join(VIDEO_SUFFIXES)})")
+    if not path.is_file():
+        raise AicamError(f"{path}: video file not found")
+    if path.stat().st_size == 0:
+        raise AicamError(f"{path}: the video file is empty (0 bytes)")
+    import imageio_ffmpeg
+
+    n = 0
+    reader = imageio_ffmpeg.read_frames(str(path))  # ffmpeg starts on the first next()
     try:
-        for i, frame in enumerate(iio.imiter(source, plugin="pyav" if _has_pyav() else "FFMPEG")):
-            if max_frames is not None and i >= max_frames:
+        w, h = next(reader)["size"]
+        for buffer in reader:
+            n += 1
+            # ffmpeg's frames are immutable bytes; the copy makes them writable like a photo decoder's
+            # (the compiled kernel cannot take read-only memory), and costs far less than enhancing one.
+            yield f"{path} (frame {n})", np.frombuffer(buffer, np.uint8).reshape(h, w, 3).copy()
+    except Exception as err:  # ffmpeg and imageio-ffmpeg raise many types; all mean "not decodable"
+        raise AicamError(f"{path}: cannot decode video ({type(err).__name__}: {str(err).strip()[:300]})") from None
+    finally:
+        reader.close()  # stops ffmpeg when the frames are not all read (an error, --max-frames)
+    if n == 0:
+        raise AicamError(f"{path}: the video has no decodable frames")
+
+
+def to_uint8(frame: np.ndarray) -> np.ndarray:
+    if frame.dtype == np.uint8:
+        return frame
+    if frame.dtype == np.uint16:
+        return ((frame.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    return np.round(np.clip(frame, 0, 1) * 255).astype(np.uint8)
+
+
+@contextmanager
+def video_writer(dst: str | os.PathLike, fps: float = 30.0) -> Iterator[Callable[[np.ndarray], None]]:
+    """`put(frame)` appends a frame (HxWx3, any pixel type) to a video that appears only if the block
+    succeeds: a folder of PNG frames (a path without suffix) or an H.264 video encoded by ffmpeg
+    (.mp4, .mov, .mkv, .avi; 8 bit). Frames must all have the first one's size."""
+    dst = Path(dst)
+    if not (fps > 0 and math.isfinite(fps)):
+        raise AicamError(f"{dst}: frame rate {fps} is not possible; give a rate above 0 (e.g. 30)")
+    if dst.suffix.lower() in VIDEO_SUFFIXES:
+        with atomic.atomic_path(dst) as tmp, _Encoder(tmp, dst, fps) as encoder:
+            yield encoder.put
+    elif dst.suffix == "":
+        with atomic.atomic_dir(dst) as tmp:
+            sizes = _SameSize(dst)
+
+            def put(frame: np.ndarray) -> None:
+                sizes.check(frame)
+                write_native(tmp / f"{sizes.count:05d}.png", frame)
+                sizes.count += 1
+            yield put
+    else:
+        raise AicamError(f"{dst}: a video output is a folder (no suffix) or one of {', '.join(VIDEO_SUFFIXES)}")
+
+
+class _SameSize:
+    """Frames of one video share one size: a frame of another size would be written shifted and torn."""
+
+    def __init__(self, dst: Path):
+        self.dst, self.size, self.count = dst, None, 0
+
+    def check(self, frame: np.ndarray) -> None:
+        if self.size is None:
+            self.size = frame.shape[:2]
+        elif frame.shape[:2] != self.size:
+            raise AicamError(f"{self.dst}: frame {self.count} is {frame.shape[1]}x{frame.shape[0]}, but the video is "
+                             f"{self.size[1]}x{self.size[0]}; all frames must have one size")
+
+
+class _Encoder:
+    """H.264 by an ffmpeg process whose exit status and messages are checked (imageio-ffmpeg's writer
+    ignores both: a failed encode gave a 0-byte or torn video and exit status 0)."""
+
+    def __init__(self, path: Path, dst: Path, fps: float):
+        self.path, self.dst, self.fps = path, dst, fps
+        self.sizes = _SameSize(dst)
+        self.process: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # ffmpeg's messages; a file cannot fill up and block it like a pipe
+
+    def __enter__(self) -> "_Encoder":
+        return self
+
+    def put(self, frame: np.ndarray) -> None:
+        frame = np.ascontiguousarray(to_uint8(frame))
+        self.sizes.check(frame)
+        if self.process is None:
+            self._start(frame.shape[1], frame.shape[0])
+        try:
+            self.process.stdin.write(frame.data)
+        except OSError:  # ffmpeg quit (a broken pipe): its own message says why
+            self._fail()
+        self.sizes.count += 1
+
+    def _start(self, width: int, height: int) -> None:
+        import imageio_ffmpeg
+
+        # imageio-ffmpeg's command for quality 8 (crf 10), libx264, yuv420p, no audio.
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo",
+                   "-s", f"{width}x{height}", "-pix_fmt", "rgb24", "-r", str(Fraction(self.fps).limit_denominator()),
+                   "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "10", str(self.path)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
+
+    def _close_input(self) -> None:
+        with suppress(OSError):  # ffmpeg may have quit already; its exit status says why
+            self.process.stdin.close()
+
+    def _fail(self) -> None:
+        self._close_input()
+        status = self.process.wait()
+        self.log.seek(0)
+        lines = re.sub(r" @ 0x[0-9a-f]+", "", self.log.read().decode(errors="replace")).strip().splitlines()
+        message = " | ".join(lines[:2])[:500] or "no message"  # ffmpeg says the cause first, then its echoes
+        height, width = self.sizes.size
+        hint = (" (H.264 needs an even width and height: crop the frames by a pixel, or write a frame folder)"
+                if width % 2 or height % 2 else "")
+        raise AicamError(f"{self.dst}: ffmpeg could not encode the video (exit status {status}): {message}{hint}")
+
+    def __exit__(self, kind, error, traceback) -> None:
+        try:
+            if self.process is None:
                 return
-            yield to_float_rgb(np.asarray(frame), str(source))[0]
-    except AicamError:
-        raise
-    except Exception as err:
-        raise AicamError(f"{source}: cannot decode video ({type(err).__name__}: {err})") from None
-
-
-def _has_pyav() -> bool:
-    try:
-        import av  # noqa: F401
-    except ImportError:
-        return False
-    return True
+            if kind is None:
+                self._close_input()
+                if self.process.wait() != 0:
+                    self._fail()
+            elif self.process.poll() is None:  # an error or Ctrl-C: stop ffmpeg, the partial video goes
+                self.process.kill()
+                self.process.wait()
+        finally:
+            if self.process is not None:
+                self._close_input()
+            self.log.close()
 
 
 def resize_long_side(pixels: np.ndarray, long_side: int) -> np.ndarray:

@@ -22,7 +22,7 @@ PACKAGE = "aicam_opt"
 # Low -> high. Each entry is one layer: the components in it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "layers"),
-    ("atomic",),
+    ("atomic", "photo_metadata"),
     ("config",),                        # saves JSON through atomic
     ("images", "motion", "timing"),
     ("data", "degrade"),

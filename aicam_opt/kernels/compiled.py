@@ -107,7 +107,7 @@ class CompiledFullRes:
                              "columns (use the PyTorch path for such slivers)")
         grid_np = grid.detach().float().cpu().numpy() if isinstance(grid, torch.Tensor) else np.asarray(grid, np.float32)
         grid_np = np.ascontiguousarray(grid_np.reshape(12, self.cfg.grid_depth, self.cfg.grid_size, self.cfg.grid_size))
-        image = np.ascontiguousarray(image)
+        image = np.require(image, requirements="CW")  # TVM's DLPack import refuses read-only memory: copy only then
         if out is None:
             out = np.empty_like(image)
         elif out.shape != image.shape or out.dtype != image.dtype or not out.flags.c_contiguous:

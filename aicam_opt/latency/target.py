@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ..config import Config, load_yaml
 from ..cost.records import OP_CLASSES
@@ -39,6 +39,17 @@ class Figure(Config):
     source: str = Field(..., min_length=3, description="public specification, or the command that measured it")
 
 
+def _above_zero(figure: Figure | None) -> Figure | None:
+    """A figure the latency model divides by, or builds a peak from, must be a number above 0."""
+    if figure is not None and (figure.value is None or figure.value <= 0):
+        raise ValueError(f"value must be a number above 0 (given: {figure.value}); the latency model divides by it")
+    return figure
+
+
+def _above_zero_or_unpublished(figure: Figure | None) -> Figure | None:
+    return figure if figure is None or figure.value is None else _above_zero(figure)
+
+
 class CpuCluster(Config):
     name: str
     core: str
@@ -47,10 +58,14 @@ class CpuCluster(Config):
     l2_kb: Figure
     relative_throughput: Figure = Field(..., description="arithmetic per cycle relative to the unit's `precisions` figures")
 
+    _positive = field_validator("count", "clock_ghz", "relative_throughput")(_above_zero)
+
 
 class PrecisionSpec(Config):
     ops_per_cycle: Figure = Field(..., description="arithmetic ops per cycle (a MAC is 2): per core on a CPU, whole unit otherwise")
     channel_multiple: Figure = Field(..., description="channel counts that are a multiple of this fill the vector lanes")
+
+    _positive = field_validator("ops_per_cycle")(_above_zero)
 
 
 class Cache(Config):
@@ -86,6 +101,9 @@ class Unit(Config):
     per_call_overhead_us: Figure = Field(..., description="one inference call on this unit (prior of the fit)")
     fusion: FusionRules
     tvm: TvmTarget | None = Field(None, description="TVM compile target of this unit (None: not compiled for)")
+
+    _positive = field_validator("memory_bandwidth_gbps", "parallel_contexts")(_above_zero)
+    _clock = field_validator("clock_ghz")(_above_zero_or_unpublished)  # GPU/DSP clocks may be unpublished
 
     @model_validator(mode="after")
     def _cpu_has_clusters(self) -> "Unit":
@@ -139,6 +157,8 @@ class Memory(Config):
     bandwidth_gbps: Figure
     latency_ns: Figure | None = None
 
+    _positive = field_validator("bandwidth_gbps")(_above_zero)
+
 
 class Transfer(Config):
     """Moving a tensor between two units: a fixed cost (sync, cache maintenance, RPC) + bytes / bandwidth."""
@@ -146,6 +166,8 @@ class Transfer(Config):
     between: tuple[UnitName, UnitName]
     latency_us: Figure
     bandwidth_gbps: Figure
+
+    _positive = field_validator("bandwidth_gbps")(_above_zero)
 
 
 class Budgets(Config):

@@ -95,11 +95,22 @@ def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
                          "another format. Re-create it (`make train`) or restore it from git") from None
 
 
+def check_finite(state: dict[str, torch.Tensor], path: Path) -> None:
+    """A NaN or infinite weight gives a plausible but wrong picture (and engines that disagree): refuse it."""
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise AicamError(f"{path}: tensor '{name}' holds {bad} NaN or infinite value(s) of {tensor.numel()}; the "
+                             "checkpoint is corrupt or its training diverged. Retrain it (`make train`) or restore it "
+                             "from git")
+
+
 def load_model(path: str | os.PathLike | None = None, kind: Kind | None = None) -> nn.Module:
     """Load a checkpoint into its architecture, in eval mode.
 
     `path=None` loads the committed checkpoint of `kind` (and verifies its sha256 against the
-    manifest). A kind mismatch, missing/extra tensors or wrong shapes raise AicamError naming the file.
+    manifest). A kind mismatch, missing/extra tensors, wrong shapes or NaN/infinite values raise
+    AicamError naming the file (and the tensor).
     """
     if path is None:
         if kind is None:
@@ -135,6 +146,7 @@ def load_model(path: str | os.PathLike | None = None, kind: Kind | None = None) 
             f"shape mismatch {[(k, got_shapes[k], expected_shapes[k]) for k in wrong[:3]]}" if wrong else "",
         ]))
         raise AicamError(f"{path}: tensors do not match the {file_kind} architecture in its config: {detail}")
+    check_finite(state, path)
     model.load_state_dict(state)
     return model.eval()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from .enhance import Enhancer, enhance_photo, enhance_video, is_video_source
+    from .enhance import Enhancer, check_output, enhance_photo, enhance_video, is_video_source
     from .smoothing import SmoothingConfig
 
     console = Console(stderr=True, soft_wrap=True)  # no hard wraps: one line per message
@@ -57,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         raise AicamError(f"{src}: input not found (a photo file, a frame folder or a video file)")
     if args.max_frames is not None and args.max_frames < 1:
         raise AicamError(f"--max-frames {args.max_frames}: must be at least 1")
+    if not (args.fps > 0 and math.isfinite(args.fps)):  # also nan and inf
+        raise AicamError(f"--fps {args.fps:g}: the output's frame rate must be a number above 0 (e.g. 30)")
+    check_output(src, args.output)  # before the model loads: a refused output costs no work
     smoothing = SmoothingConfig.off() if args.no_smoothing else SmoothingConfig()
     if args.grid_momentum is not None and not args.no_smoothing:
         try:

@@ -108,3 +108,27 @@ def test_a_wrong_calibration_block_names_the_field(tmp_path, edit, message):
     with pytest.raises(AicamError, match=message) as err:
         load_target(path)
     assert str(path) in str(err.value)
+
+
+@pytest.mark.parametrize("field,edit", [
+    ("memory.bandwidth_gbps", lambda r: r["memory"]["bandwidth_gbps"].update(value=0)),
+    ("units.gpu.precisions.fp16.ops_per_cycle", lambda r: r["units"]["gpu"]["precisions"]["fp16"]["ops_per_cycle"].update(value=0)),
+    ("transfers.0.bandwidth_gbps", lambda r: r["transfers"][0]["bandwidth_gbps"].update(value=0)),
+    ("units.cpu.clusters.0.clock_ghz", lambda r: r["units"]["cpu"]["clusters"][0]["clock_ghz"].update(value=0)),
+    ("units.gpu.clock_ghz", lambda r: r["units"]["gpu"]["clock_ghz"].update(value=0)),
+    ("memory.bandwidth_gbps", lambda r: r["memory"]["bandwidth_gbps"].update(value=None)),
+])
+def test_a_figure_the_model_divides_by_must_be_above_zero(tmp_path, field, edit):
+    """Such a target used to load and then fail with ZeroDivisionError inside the latency model."""
+    path = _write_variant(tmp_path, edit)
+    with pytest.raises(AicamError) as err:
+        load_target(path)
+    text = str(err.value)
+    assert str(path) in text and f"field '{field}'" in text and "above 0" in text
+
+
+def test_negative_figures_and_an_unpublished_dsp_clock(tmp_path):
+    path = _write_variant(tmp_path, lambda r: r["units"]["cpu"]["precisions"]["fp32"]["ops_per_cycle"].update(value=-16))
+    with pytest.raises(AicamError, match=r"units\.cpu\.precisions\.fp32\.ops_per_cycle\.value.*greater than or equal to 0"):
+        load_target(path)
+    assert load_target("sd865").unit("dsp").clock_ghz.value is None  # `value: null` stays allowed for a clock

@@ -79,3 +79,17 @@ def test_committed_checkpoints_exist_and_fit_size_budgets():
         assert manifest[kind]["sha256"] == checkpoints.sha256_of(path)
         assert manifest[kind]["training_seconds"] > 0 and manifest[kind]["data"]
         checkpoints.load_model(kind=kind)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_nan_or_inf_weights_are_refused_naming_file_and_tensor(tmp_path, bad):
+    """Such a checkpoint used to run and give a plausible but wrong picture (and engines that disagree)."""
+    net = StudentNet().eval()
+    name, param = list(net.named_parameters())[5]
+    with torch.no_grad():
+        param.view(-1)[0] = bad
+    path = tmp_path / "diverged.safetensors"
+    checkpoints.save_checkpoint(net, "student", path)
+    with pytest.raises(AicamError) as err:
+        checkpoints.load_model(path)
+    assert f"{path}: tensor '{name}' holds 1 NaN or infinite value(s)" in str(err.value)

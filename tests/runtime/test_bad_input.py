@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from aicam_opt.errors import AicamError
 from aicam_opt.cli import main
@@ -113,3 +114,45 @@ def test_bad_grid_momentum_is_refused_before_work(student_path, photo_file, tmp_
     assert code == 2
     err = capsys.readouterr().err
     assert "--grid-momentum" in err and "[0, 1)" in err and not (tmp_path / "out.png").exists()
+
+
+def scaled(module: torch.nn.Module, factor: float) -> None:
+    with torch.no_grad():
+        for p in module.parameters():
+            p.mul_(factor)
+
+
+def test_nan_weights_are_refused_before_any_work(make_student):
+    """NaN weights loaded in memory (a checkpoint with them is refused on load). They need not show in the
+    picture: grid_sample reads NaN coordinates as padding, the compiled kernel rounds to integers."""
+    from aicam_opt.kernels.compiled import CompiledFullRes
+    from aicam_opt.models.teacher import Generator, TeacherConfig
+
+    for part in ("low_res", "full_res"):
+        net = make_student()
+        scaled(getattr(net, part), float("nan"))
+        for compiled in (CompiledFullRes(net.full_res, net.cfg), None):
+            with pytest.raises(AicamError, match=rf"model broken: NaN or infinite values in its weights \(tensor '{part}\."):
+                Enhancer(net, "broken", compiled)
+    teacher = Generator(TeacherConfig()).eval()
+    scaled(teacher, float("nan"))
+    with pytest.raises(AicamError, match="model broken: NaN or infinite values in its weights"):
+        Enhancer(teacher, "broken")
+
+
+def test_a_model_whose_output_overflows_writes_nothing(make_student, photo_file, tmp_path):
+    """Finite weights so large that the arithmetic overflows to inf and NaN: an error, never a picture."""
+    from aicam_opt.kernels.compiled import CompiledFullRes
+    from aicam_opt.models.teacher import Generator, TeacherConfig
+
+    out = tmp_path / "out.png"
+    net = make_student()
+    scaled(net.low_res, 1e30)
+    for compiled in (CompiledFullRes(net.full_res, net.cfg), None):
+        with pytest.raises(AicamError, match="NaN or infinite values in the bilateral grid"):
+            enhance_photo(Enhancer(net, "huge", compiled), photo_file, out)
+    teacher = Generator(TeacherConfig()).eval()
+    scaled(teacher, 1e30)
+    with pytest.raises(AicamError, match="NaN or infinite values in the enhanced picture"):
+        enhance_photo(Enhancer(teacher, "huge"), photo_file, out)
+    assert list(tmp_path.iterdir()) == []

@@ -102,3 +102,46 @@ def test_png_16_bit_stays_16_bit(student, student_path, photo_file, tmp_path, ca
     enhance([src, out, "--model", student_path], capsys)
     got = read_native(out)
     assert got.dtype == np.uint16 and np.array_equal(got, expected(student, pixels16))
+
+
+def test_a_portrait_jpeg_comes_out_upright_with_its_exif_and_profile(student, student_path, photo_file, tmp_path, capsys):
+    """Stored sideways with Orientation 6, as phones do: enhanced upright, Orientation 1, EXIF and ICC kept."""
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "Acme", 6
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:06 07:08:09"
+    src = tmp_path / "portrait.jpg"
+    Image.fromarray(read_native(photo_file)).save(src, exif=exif.tobytes(), icc_profile=icc, quality=95)
+    with Image.open(src) as img:
+        upright = np.asarray(img.transpose(Image.Transpose.ROTATE_270))
+    for out in (tmp_path / "out.png", tmp_path / "out.jpg", tmp_path / "out.tif"):
+        enhance([src, out, "--model", student_path], capsys)
+        with Image.open(out) as img:
+            got_exif, got_icc, size = img.getexif(), img.info.get("icc_profile"), img.size
+            taken = got_exif.get_ifd(0x8769).get(0x9003)
+        assert size == (upright.shape[1], upright.shape[0]) and got_icc == icc
+        assert (got_exif[0x010F], got_exif[0x0112], taken) == ("Acme", 1, "2024:05:06 07:08:09")
+    assert np.array_equal(read_native(tmp_path / "out.png"), expected(student, upright))
+
+
+def test_alpha_passes_through_unchanged_and_a_jpeg_refuses_it(student, student_path, photo_file, tmp_path, capsys):
+    import cv2
+
+    rgb = read_native(photo_file)
+    alpha = np.linspace(0, 255, rgb.shape[1]).astype(np.uint8)[None, :].repeat(rgb.shape[0], axis=0)
+    src = tmp_path / "cutout.png"
+    cv2.imwrite(str(src), np.dstack([rgb[:, :, ::-1], alpha]))
+    for out in (tmp_path / "out.png", tmp_path / "out.tif"):
+        enhance([src, out, "--model", student_path], capsys)
+        got = cv2.imread(str(out), cv2.IMREAD_UNCHANGED) if out.suffix == ".png" else tifffile.imread(out)[:, :, [2, 1, 0, 3]]
+        assert got.shape == (*rgb.shape[:2], 4) and np.array_equal(got[:, :, 3], alpha)
+        assert np.array_equal(got[:, :, 2::-1], expected(student, rgb))
+    assert main(["enhance", str(src), str(tmp_path / "out.jpg"), "--model", str(student_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cutout.png: has an alpha channel" in err and "PNG or TIFF" in err
+    assert not (tmp_path / "out.jpg").exists()
+    opaque = tmp_path / "opaque.png"  # an alpha channel that hides nothing: a JPEG loses nothing
+    cv2.imwrite(str(opaque), np.dstack([rgb[:, :, ::-1], np.full(rgb.shape[:2], 255, np.uint8)]))
+    enhance([opaque, tmp_path / "opaque.jpg", "--model", student_path], capsys)
