@@ -1,11 +1,18 @@
-"""`aicam-opt` command line. Each stage's module registers its own subcommand (see COMMANDS)."""
+"""`aicam-opt` command line. Each stage's module registers its own subcommand (see COMMANDS).
+
+Only the module of the command being run is imported: the others (torch, TVM, Optuna behind them)
+appear in `--help` through their names and help lines, read from their source without importing it,
+so `aicam-opt --help` and `--version` answer at once.
+"""
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import importlib.metadata
 import signal
 import sys
+from pathlib import Path
 
 from .errors import AicamError
 
@@ -23,18 +30,41 @@ COMMANDS = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="aicam-opt", description=__doc__)
+def declared_commands(module: str) -> dict[str, str]:
+    """The subcommands a CLI module registers, with their help lines, read from its source:
+    every `<subparsers>.add_parser("name", help="...")` call with literal arguments."""
+    # located by path, not find_spec: importing a subpackage's __init__ would load what it imports
+    source = (Path(__file__).parent.joinpath(*module.split(".")[1:]).with_suffix(".py")).read_text()
+    commands = {}
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add_parser"
+                and node.args and isinstance(node.args[0], ast.Constant)):
+            help_text = next((k.value.value for k in node.keywords
+                              if k.arg == "help" and isinstance(k.value, ast.Constant)), "")
+            commands[node.args[0].value] = help_text
+    return commands
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The full parser of `command` (its module imported and registered); the others as stubs."""
+    parser = argparse.ArgumentParser(prog="aicam-opt", description="Model compression and hardware-aware optimization for AI camera enhancement networks.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {importlib.metadata.version('aicam-opt')}")
     sub = parser.add_subparsers(dest="command", required=True)
     for module in COMMANDS:
-        importlib.import_module(module).register(sub)
+        names = declared_commands(module)
+        if command in names or command == "*":
+            importlib.import_module(module).register(sub)
+        else:
+            for name, help_text in names.items():
+                sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM cleans up like Ctrl-C: no temporaries left
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except AicamError as err:

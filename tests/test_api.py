@@ -150,7 +150,7 @@ def test_optimize_defaults_are_the_commands():
     from aicam_opt.cli import build_parser
     from aicam_opt.optimize import OptimizeOptions
 
-    args = build_parser().parse_args(["optimize", "--target", "sd865"])
+    args = build_parser("optimize").parse_args(["optimize", "--target", "sd865"])
     assert args.trials == OptimizeOptions(target="sd865").trials
     assert args.space == OptimizeOptions(target="sd865").space
 
