@@ -248,6 +248,36 @@ class CalibrationValidation(Config):
     notes: list[str] = Field(default_factory=list, description="what the validation report should say")
 
 
+class KernelTimings(Config):
+    """The fused full-res kernel timed on this machine over a spread of specs, pixel types, sizes and
+    threads (kernels/bench.py), kept in `file` (`--measure` re-times them): fitted, and validated by
+    holding whole configurations out."""
+
+    kind: Literal["kernel_timings"]
+    file: str = Field(..., description="the timings' file, relative to the repository root")
+    bars: ValidationBars
+
+
+class KernelAnchor(Config):
+    """No timing of the kernel on this unit: its efficiency is derived from a published timing of the
+    same kind of kernel (latency/kernel_anchor.py)."""
+
+    kind: Literal["anchor"]
+    anchor: Literal["hdrnet"]
+
+
+class KernelFromTarget(Config):
+    """No timing of the kernel on this unit: the efficiency fitted on another target's unit (the same TVM
+    schedule compiled for another CPU), taken as the prior."""
+
+    kind: Literal["from_target"]
+    target: str
+    unit: UnitName = "cpu"
+
+
+KernelRecipe = Annotated[Union[KernelTimings, KernelAnchor, KernelFromTarget], Field(discriminator="kind")]
+
+
 class CalibrationRecipe(Config):
     """How `aicam-opt calibrate` fits the target: which measurements, which groups and parameters, how it is validated."""
 
@@ -255,6 +285,8 @@ class CalibrationRecipe(Config):
     groups: dict[str, list[str]] = Field(..., description="efficiency groups: op classes sharing one fitted efficiency")
     parameters: list[FitParameter] = Field(..., min_length=1, description="in fitting order; filtered per unit by `units`")
     validation: CalibrationValidation
+    kernels: dict[UnitName, KernelRecipe] = Field(
+        default_factory=dict, description="per unit: where the fused full-res kernel's figures come from")
     notes: list[str] = Field(default_factory=list, description="written into the fitted calibration's notes")
 
     @model_validator(mode="after")
