@@ -10,7 +10,8 @@ folder -> its two parts: graphs, interfaces, PyTorch references), backend (compi
 Hexagon handling, export, ISA check), hexagon_intrinsics (Hexagon lowering of exp, sqrt, floor, ceil,
 pow, tanh, sigmoid to C math calls; an object's undefined symbols), verify (host build on real photos),
 audit (TVM FLOPs vs ours), candidate (`compile_candidate`, `compile_alternatives`), winners
-(`compile_winners`), cli, bench.
+(`compile_winners`), measure (host timing of the winners), documents (the schemas of the manifest,
+report.json, compile.json and measured.json below, shared by writer and readers), cli, bench.
 
 What compiles where (apache-tvm 0.27 wheel, sd865; see backend.py for the Hexagon details):
 - cpu (llvm aarch64-linux-android, cortex-a77, +neon +dotprod): both parts.
