@@ -42,6 +42,7 @@ from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array, enhance_with_held_grid
 from ..models.student import StudentNet
 from . import flicker as flicker_metric
+from .documents import EvaluationReport
 from .eval_set import evaluation_photos, evaluation_split, fivek_set
 from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
@@ -111,8 +112,8 @@ def run(args: argparse.Namespace) -> int:
     models = {role: resolve_model(spec) for role, spec in names.items()}
     enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in models.items()}
     held = {f"{role}_grid_held": enhance_with_held_grid(m) for role, m in models.items() if isinstance(m, StudentNet)}
-    report = evaluate(source, enhancers, args.max_frames, args.clip_long_side, clip_only=held)
-    report["models"] = names
+    report = EvaluationReport.checked({**evaluate(source, enhancers, args.max_frames, args.clip_long_side,
+                                                  clip_only=held), "models": names}).to_json()
     if args.out:
         save_json(report, args.out)
     if args.json:

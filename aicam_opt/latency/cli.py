@@ -39,10 +39,11 @@ import json
 from pathlib import Path
 
 from ..errors import AicamError
+from .documents import CostDocument
 from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
 from .target import PRECISIONS, UNIT_NAMES, load_target
 
-SCHEMA = "aicam_opt.cost/1"
+SCHEMA = CostDocument.SCHEMA
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -205,7 +206,7 @@ def run_cost(args: argparse.Namespace) -> int:
         raise AicamError(f"model '{spec}': not 'teacher', 'student' or an existing .onnx / checkpoint file")
     cost = model_ops(spec, args.workload)
     prediction = model.predict(cost.ops, placement)
-    doc = cost_document(spec, cost, target, prediction, placement)
+    doc = CostDocument.checked(cost_document(spec, cost, target, prediction, placement)).to_json()
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
