@@ -19,21 +19,27 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from .config import Config, save_json
+from .config import Config
 from .cost import model_cost as model_ops
 from .data import resolve
 from .latency.document import cost_document
+from .latency.documents import CostReport
 from .latency.model import Assignment, LatencyModel, Placement, load_calibration
 from .latency.target import load_target
 from .report import write_reports
+from .search.folder import ReportFolder
 from .search.objective import calibrated_pairs, make_context
 from .search.space import load_space
 from .search.study import open_study, record_student, run_search
+from .search.winners import WinnersDocument
+
+if TYPE_CHECKING:
+    from .compile.documents import CompileDocument, MeasuredTimings
 
 DEFAULT_TRIALS = 20  # fits the 20-minute budget of `make optimize` on a 2-core machine (docs/results.md)
 
@@ -57,9 +63,9 @@ class OptimizeResult:
 
     out: Path
     target: str
-    winners: dict[str, Any]              # winners.json
-    compiled: dict[str, Any] | None      # compile.json; None with compile=False
-    measured: dict[str, Any] | None      # the host timings of the winners; None with compile=False
+    winners: WinnersDocument             # winners.json
+    compiled: "CompileDocument | None"   # compile.json; None with compile=False
+    measured: "MeasuredTimings | None"   # measured.json: the host timings of the winners; None with compile=False
     seconds: float
 
 
@@ -84,14 +90,15 @@ def run_optimize(options: OptimizeOptions, console: Console | None = None) -> Op
     target = load_target(options.target)
     space = load_space(options.space)
     out = Path(options.out or Path("reports") / target.name)
+    folder = ReportFolder(out)
     source = resolve(options.data)
     # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
     source = source.with_fixed_split()
     console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {options.trials}")
 
     console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")
-    save_json({"target": target.name, "reports": cost_matrix(target)}, out / "cost.json")
-    console.print(f"   wrote {out / 'cost.json'}")
+    CostReport.checked({"target": target.name, "reports": cost_matrix(target)}).save(folder.cost)
+    console.print(f"   wrote {folder.cost}")
 
     console.print(f"[bold]2. Search[/bold] ({space.sampler.kind}, seed {space.sampler.seed}, objectives "
                   f"{', '.join(space.objectives)}; data {source.description})")
@@ -108,36 +115,37 @@ def run_optimize(options: OptimizeOptions, console: Console | None = None) -> Op
     if options.compile:
         console.print("[bold]4. Compile the winners, verify and time them on this host[/bold]")
         from .compile import compile_winners
+        from .compile.documents import CompileDocument
         from .compile.measure import measure_winners
 
-        compiled = compile_winners(out, target.name, source, all_units=not options.placed_units_only)
-        for role, entry in compiled["winners"].items():
+        compiled = CompileDocument.model_validate(compile_winners(out, target.name, source,
+                                                                  all_units=not options.placed_units_only))
+        for role, entry in compiled.winners.items():
             if entry:
-                parts = ", ".join(f"{p['part']}@{p['unit']}: {p['status']}" for p in entry.get("parts", [])
-                                  if p.get("role", "placed") == "placed")
-                console.print(f"   {role}: {parts}; host check passed: {(entry.get('verify') or {}).get('passed')}")
+                parts = ", ".join(f"{p.part}@{p.unit}: {p.status}" for p in entry.parts if p.placed)
+                passed = entry.verify.passed if entry.verify is not None else None
+                console.print(f"   {role}: {parts}; host check passed: {passed}")
         measured = measure_winners(out)
-        console.print(f"   host time (12 MP, 1 thread): student {measured['reference_ms']:.0f} ms; "
-                      + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured["host_ms"].items()))
+        console.print(f"   host time (12 MP, 1 thread): student {measured.reference_ms:.0f} ms; "
+                      + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured.host_ms.items()))
         write_reports(out, study, space, target.name)
     seconds = time.perf_counter() - start
-    console.print(f"wrote {out}/{{trials.csv, pareto.csv, pareto.png, pareto.html, winners.json, summary.json, "
-                  f"report.html}} in {seconds:.0f} s")
+    console.print(f"wrote {out}/{{{', '.join(ReportFolder.REPORTS)}}} in {seconds:.0f} s")
     return OptimizeResult(out, target.name, winners, compiled, measured, seconds)
 
 
-def print_winners(console: Console, doc: dict) -> None:
-    student = doc["student"]["predicted_latency_ms"]
-    table = Table(title=f"winners on {doc['target']} (predicted; speed-up vs the uncompressed student)")
+def print_winners(console: Console, doc: WinnersDocument) -> None:
+    student = doc.student.predicted_latency_ms
+    table = Table(title=f"winners on {doc.target} (predicted; speed-up vs the uncompressed student)")
     for col in ("role", "trial", "PSNR drop dB", "ΔE2000", *[f"{w} ms" for w in student], "speed-up"):
         table.add_column(col)
     first = next(iter(student))
     table.add_row("uncompressed student", "-", "0", "0", *[f"{v:.1f}" for v in student.values()], "1.00x")
-    for role, w in doc["winners"].items():
+    for role, w in doc.winners.items():
         if w is None:
             table.add_row(role, "-", "no candidate qualified", "", *["" for _ in student], "")
             continue
-        q = w["quality"]
-        table.add_row(role, str(w["trial"]), f"{q['psnr_drop_vs_student']:.3f}", f"{q['deltae_vs_student']:.2f}",
-                      *[f"{w['predicted_latency_ms'][k]:.1f}" for k in student], f"{w['speedup_vs_student'][first]:.2f}x")
+        q = w.quality
+        table.add_row(role, str(w.trial), f"{q.psnr_drop_vs_student:.3f}", f"{q.deltae_vs_student:.2f}",
+                      *[f"{w.predicted_latency_ms[k]:.1f}" for k in student], f"{w.speedup_vs_student[first]:.2f}x")
     console.print(table)

@@ -14,7 +14,9 @@ full-res kernel), unit_kinds/ (one module per kind of TVM target: `llvm` CPUs, `
 shares: TIR codegen in a named stage, export, ISA check), failures (CompileFailure: stage, reason, ops),
 elf (e_machine and undefined symbols of an object), verify (host build on real photos), audit (TVM
 FLOPs vs ours: the comparison the engines share), candidate (`compile_candidate`,
-`compile_alternatives`), winners (`compile_winners`), cli, bench.
+`compile_alternatives`), winners (`compile_winners`), measure (host timing of the winners), documents
+(the schemas of the manifest, report.json, compile.json and measured.json below, shared by writer and
+readers), cli, bench.
 
 What compiles where (apache-tvm 0.27 wheel, sd865; see unit_kinds/hexagon.py for the Hexagon details):
 - cpu (llvm aarch64-linux-android, cortex-a77, +neon +dotprod): both parts.

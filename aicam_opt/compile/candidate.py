@@ -27,19 +27,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-from ..config import save_json
+from ..compress.folder import CandidateFolder
 from ..data import DataSource, resolve
 from ..errors import AicamError
 from ..latency.target import Unit, load_target
 from . import backend, engines, unit_kinds
+from .documents import CandidateCompileReport, Manifest
 from .failures import CompileFailure, error_reason
 from .parts import (PARTS, RELAX_ONNX, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx,
                     full_res_kernel_part, full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
-from .targets import tvm_target
+from .targets import tvm_target, without_host
 from .verify import verify_host
 
-MANIFEST_SCHEMA = "aicam_opt.compile.manifest/1"
-REPORT_SCHEMA = "aicam_opt.compile.report/1"
+MANIFEST_SCHEMA = Manifest.SCHEMA
+REPORT_SCHEMA = CandidateCompileReport.SCHEMA
 ARTIFACT_SUFFIXES = (".tar", ".so", ".cl", ".params.safetensors", ".json")
 
 
@@ -229,8 +230,8 @@ def compile_part(part: Part, loaded: LoadedCandidate, target_name: str, out_dir:
             params = backend.write_params(used.kernel_params, stem.parent / (stem.name + ".params.safetensors"))
     else:
         report.failure = report.attempts[-1]["failure"]
-    save_json(_manifest(used, unit_name, target_name, target, loaded, report, params, artifact, notes),
-              stem.parent / report.manifest)
+    Manifest.checked(_manifest(used, unit_name, target_name, target, loaded, report, params, artifact, notes)).save(
+        stem.parent / report.manifest)
     return report, used
 
 
@@ -296,12 +297,12 @@ def _failed_alternative(loaded: LoadedCandidate, target_name: str, out: Path, pa
         target: dict[str, Any] | None = tvm_target(target_name, unit)
     except AicamError:
         target = None
-    save_json({"schema": MANIFEST_SCHEMA, "part": part, "unit": unit, "role": "alternative", "unit_name": unit_name,
+    Manifest.checked({"schema": MANIFEST_SCHEMA, "part": part, "unit": unit, "role": "alternative", "unit_name": unit_name,
                "target": target_name, "status": "failed", "engine": None, "tvm_target": target,
                "tvm_target_built": target, "precision": precision, "compute": None, "inputs": [], "outputs": [],
                "artifact": None, "params": None, "graph": None, "source": loaded.source_info(),
                "tools": tool_versions(), "compile_seconds": 0.0, "failure": failure, "attempts": report.attempts,
-               "notes": notes}, out / report.manifest)
+               "notes": notes}).save(out / report.manifest)
     return report
 
 
@@ -382,7 +383,7 @@ def compile_candidate(candidate_dir: str | Path, target_name: str, out_dir: str 
     compile each part for the target's other units (`compile_alternatives`; not verified, not audited)."""
     clock = time.perf_counter()
     candidate_dir = Path(candidate_dir)
-    out = Path(out_dir) if out_dir is not None else candidate_dir / "compiled"
+    out = Path(out_dir) if out_dir is not None else CandidateFolder(candidate_dir).compiled
     if source is None:
         source = resolve(None)
     source = source.with_fixed_split()  # as `aicam-opt compress` measured the candidate
@@ -422,7 +423,7 @@ def compile_candidate(candidate_dir: str | Path, target_name: str, out_dir: str 
         result.op_audit = {name: _guarded(lambda p=p: engines.get(p.engine).audit(p, loaded))
                            for name, p in host_parts.items()}
     result.seconds = time.perf_counter() - clock
-    save_json(result.to_dict(), out / "report.json")
+    CandidateCompileReport.checked(result.to_dict()).save(out / "report.json")
     return result
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from ..data import resolve
+from ..search.folder import ReportFolder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = compile_winners(args.candidate, args.target, source, **options)
         roles = {role: (summary(r) if r else None) for role, r in result["winners"].items()}
-        print(json.dumps({"compile_json": "compile.json", "winners": roles}, indent=2))
+        print(json.dumps({"compile_json": ReportFolder.COMPILE_FILE, "winners": roles}, indent=2))
         return 1 if any(r and _verify_failed(r) for r in result["winners"].values()) else 0
     from .candidate import compile_candidate
 

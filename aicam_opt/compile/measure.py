@@ -1,4 +1,5 @@
-"""Host timing of the winners for the CI gate (summary.json `measured`), written to reports/<target>/measured.json.
+"""Host timing of the winners for the CI gate (summary.json `measured`), written to reports/<target>/measured.json
+(schema: compile.documents.MeasuredTimings).
 
 Each winner enhances the same real 12 MP photo through the host runtime (the fused TVM full-res
 kernel built for this machine + the low-res path in PyTorch, `runtime.Enhancer`); so does the
@@ -10,21 +11,20 @@ the rounds is kept.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..config import save_json
 from ..data import sized_photo
 from ..runtime.enhance import Enhancer
 from ..kernels.lowres import torch_threads
+from ..search.folder import ReportFolder
+from ..search.winners import WinnersDocument
+from .documents import MeasuredTimings
 
 PHOTO = (3000, 4000)  # (H, W): a 12 MP still
-MEASURED_FILE = "measured.json"
 
 
 def interleaved_ms(enhancers: dict[str, Enhancer], pixels: np.ndarray, repeats: int) -> dict[str, list[float]]:
@@ -46,24 +46,24 @@ def median_ratio(times: list[float], reference: list[float]) -> float:
     return statistics.median(t / r for t, r in zip(times, reference))
 
 
-def measure_winners(report_dir: str | Path, repeats: int = 7) -> dict[str, Any]:
-    report_dir = Path(report_dir)
-    winners = json.loads((report_dir / "winners.json").read_text())["winners"]
+def measure_winners(report_dir: str | Path, repeats: int = 7) -> MeasuredTimings:
+    reports = ReportFolder(report_dir)
+    winners = WinnersDocument.load_from(reports.winners).winners
     pixels = sized_photo(*PHOTO)
-    folders = {role: w["dir"] for role, w in winners.items() if w is not None and w.get("dir")}
+    folders = {role: w.dir for role, w in winners.items() if w is not None and w.dir}
     enhancers = {"reference": Enhancer.for_model("student")}
-    enhancers.update({folder: Enhancer.for_model(report_dir / folder / "student.safetensors")
+    enhancers.update({folder: Enhancer.for_model(reports.candidate(folder).weights)
                       for folder in dict.fromkeys(folders.values())})
     with torch_threads(1):  # one thread: less noise from whatever else the machine runs
         times = interleaved_ms(enhancers, pixels, repeats)
     best = {name: min(t) for name, t in times.items()}
-    result: dict[str, Any] = {
-        "workload": f"{PHOTO[1]}x{PHOTO[0]} real photo, uint8, 1 thread, {repeats} interleaved rounds "
-                    "(times: best round; ratio: median of the per-round ratios)",
-        "reference": "uncompressed committed student, same runtime and photo",
-        "reference_ms": best["reference"],
-        "host_ms": {role: best[folder] for role, folder in folders.items()},
-        "ratio": {role: median_ratio(times[folder], times["reference"]) for role, folder in folders.items()},
-        "trials": {role: winners[role]["trial"] for role in folders}}
-    save_json(result, report_dir / MEASURED_FILE)
+    result = MeasuredTimings(
+        workload=f"{PHOTO[1]}x{PHOTO[0]} real photo, uint8, 1 thread, {repeats} interleaved rounds "
+                 "(times: best round; ratio: median of the per-round ratios)",
+        reference="uncompressed committed student, same runtime and photo",
+        reference_ms=best["reference"],
+        host_ms={role: best[folder] for role, folder in folders.items()},
+        ratio={role: median_ratio(times[folder], times["reference"]) for role, folder in folders.items()},
+        trials={role: winners[role].trial for role in folders})
+    result.save(reports.measured)
     return result

@@ -26,8 +26,9 @@ from torch import nn
 
 from ..compress.build import ONNX_IMAGE_SIZE, deploy
 from ..compress.candidate import Candidate
+from ..compress.folder import CandidateFolder
+from ..compress.metrics import CandidateMetrics
 from ..compress.quantize import ONNX_OPSET, CompressedStudent
-from ..config import load_yaml
 from ..data import DataSource
 from ..errors import AicamError
 from ..models.checkpoints import load_model, sha256_of
@@ -58,7 +59,7 @@ class LoadedCandidate:
     candidate: Candidate
     net: StudentNet                 # float weights (student.safetensors)
     deployed: CompressedStudent     # at the candidate's precisions: the PyTorch reference
-    metrics: dict[str, Any]
+    metrics: CandidateMetrics | None  # metrics.json, when the folder has one
     student_sha256: str
 
     @property
@@ -87,24 +88,15 @@ class Part:
 
 def load_candidate(candidate_dir: str | Path, source: DataSource) -> LoadedCandidate:
     """Read a candidate folder and rebuild its deployed model (AicamError naming a missing file)."""
-    folder = Path(candidate_dir)
-    if not folder.is_dir():
-        raise AicamError(f"{folder}: candidate folder not found (expected candidate.yaml, student.safetensors and "
-                         "metrics.json written by `aicam-opt compress ... --out DIR`)")
-    for name in ("candidate.yaml", "student.safetensors"):
-        if not (folder / name).is_file():
-            raise AicamError(f"{folder}: {name} is missing; rebuild the candidate with `aicam-opt compress`")
-    candidate = load_yaml(folder / "candidate.yaml", Candidate)
-    net = load_model(folder / "student.safetensors")
+    folder = CandidateFolder(candidate_dir)
+    folder.check()
+    candidate = folder.load_candidate()
+    net = load_model(folder.weights)
     if not isinstance(net, StudentNet):
-        raise AicamError(f"{folder / 'student.safetensors'}: holds a {type(net).__name__}, not a student")
-    metrics: dict[str, Any] = {}
-    if (folder / "metrics.json").is_file():
-        import json
-
-        metrics = json.loads((folder / "metrics.json").read_text())
+        raise AicamError(f"{folder.weights}: holds a {type(net).__name__}, not a student")
+    metrics = folder.load_metrics()
     deployed = deploy(net, candidate, source)
-    return LoadedCandidate(folder, candidate, net, deployed, metrics, sha256_of(folder / "student.safetensors"))
+    return LoadedCandidate(folder.path, candidate, net, deployed, metrics, sha256_of(folder.weights))
 
 
 class LowResPart(nn.Module):

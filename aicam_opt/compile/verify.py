@@ -159,7 +159,7 @@ def fivek_quality(loaded: LoadedCandidate, pipeline: HostPipeline, source: DataS
         with torch.no_grad():
             student.append(psnr(enhance_array(base, x), y))
     student_psnr, compiled_psnr, deployed_psnr = map(lambda v: float(np.mean(v)), (student, compiled, deployed))
-    predicted = (loaded.metrics.get("quality") or {}).get("psnr_drop_vs_student")
+    predicted = loaded.metrics.quality.psnr_drop_vs_student if loaded.metrics is not None else None
     return {"pairs": sorted(pairs), "student_psnr": student_psnr, "compiled_psnr": compiled_psnr,
             "pytorch_deployed_psnr": deployed_psnr, "compiled_psnr_drop_vs_student": student_psnr - compiled_psnr,
             "pytorch_psnr_drop_vs_student": student_psnr - deployed_psnr, "predicted_psnr_drop_vs_student": predicted,

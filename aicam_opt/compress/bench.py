@@ -51,13 +51,13 @@ def run(out: Path = REPORT, candidates=DEFAULT_CANDIDATES, recover_steps: int = 
                                 refs=refs, eval_frames=eval_frames)
         m = built.metrics
         results["candidates"][name] = {
-            "candidate_total_s": round(time.perf_counter() - clock, 2), "seconds": m["seconds"],
-            "quality": m["quality"], "params": m["params"], "macs": m["macs"],
-            "base": m["base"], "predicted_latency_ms": m["predicted_latency_ms"], "recovery": m["recovery"],
+            "candidate_total_s": round(time.perf_counter() - clock, 2), "seconds": m.seconds,
+            "quality": m.quality.to_json(), "params": m.params, "macs": m.macs,
+            "base": m.base.to_json(), "predicted_latency_ms": m.predicted_latency_ms, "recovery": m.recovery,
         }
         print(f"{name}: {results['candidates'][name]['candidate_total_s']:.1f} s, "
-              f"PSNR drop vs student {m['quality']['psnr_drop_vs_student']:+.3f} dB, "
-              f"params {m['params']} (student {m['base']['params']})", flush=True)
+              f"PSNR drop vs student {m.quality.psnr_drop_vs_student:+.3f} dB, "
+              f"params {m.params} (student {m.base.params})", flush=True)
     save_json(results, out)
     return results
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import save_json, save_yaml
+from ..config import save_yaml
 from ..cost import model_cost
 from ..data import DataSource
 from ..latency import Assignment, Placement
@@ -22,8 +22,10 @@ from ..models.checkpoints import resolve_model, save_checkpoint
 from ..models.inference import enhance_array
 from ..models.student import StudentNet
 from .candidate import Candidate, check_feasible
+from .folder import CandidateFolder
 from .configure import configure
 from .evaluation import References, candidate_quality, references
+from .metrics import BaseFigures, CandidateMetrics, CandidateQuality, OnnxExport
 from .prune import prune_student
 from .quantize import (CompressedStudent, LowResGraph, calibration_images, export_onnx, qdq_node_counts,
                        quantize_full_res, quantize_low_res)
@@ -38,7 +40,7 @@ class Built:
     candidate: Candidate
     float_net: StudentNet            # configured, pruned and recovered; float32 (what a checkpoint stores)
     deployed: CompressedStudent      # with the candidate's precisions (fake-quantized int8 / fp16)
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: CandidateMetrics        # what metrics.json holds
 
 
 def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int = 20,
@@ -73,24 +75,24 @@ def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int
     deployed = deploy(recovered, candidate, source)
     timings["quantize_s"] = time.perf_counter() - clock
 
-    built = Built(candidate, recovered, deployed)
     clock = time.perf_counter()
     if refs is None:
         refs = references(source, lambda img: enhance_array(base, img), lambda img: enhance_array(teacher, img), eval_frames)
     quality = candidate_quality(refs, lambda img: enhance_array(deployed, img))
     timings["evaluate_s"] = time.perf_counter() - clock
 
-    built.metrics = {
-        "candidate": candidate.name,
-        "quality": quality,
+    metrics = CandidateMetrics(
+        candidate=candidate.name,
+        quality=CandidateQuality.model_validate(quality),
         **cost_metrics(recovered, candidate),
-        "base": {"params": _params(base), "macs": model_cost(base, COST_WORKLOAD).macs},
-        "architecture": cfg.model_dump(mode="json") | {"widths": recovered.cfg.resolved_widths().model_dump()},
-        "channel_multiple": multiple,
-        "inheritance": inheritance.summary() if inheritance else None,
-        "recovery": recovery,
-        "seconds": {k: round(v, 2) for k, v in timings.items()},
-    }
+        base=BaseFigures(params=_params(base), macs=model_cost(base, COST_WORKLOAD).macs),
+        architecture=cfg.model_dump(mode="json") | {"widths": recovered.cfg.resolved_widths().model_dump()},
+        channel_multiple=multiple,
+        inheritance=inheritance.summary() if inheritance else None,
+        recovery=recovery,
+        seconds={k: round(v, 2) for k, v in timings.items()},
+    )
+    built = Built(candidate, recovered, deployed, metrics)
     if out_dir is not None:
         write_outputs(built, Path(out_dir))
     return built
@@ -162,17 +164,20 @@ def cost_metrics(net: StudentNet, candidate: Candidate) -> dict[str, Any]:
     return out
 
 
-def write_outputs(built: Built, out_dir: Path, onnx: bool = True) -> None:
-    """DIR/candidate.yaml, DIR/metrics.json, DIR/student.safetensors (float weights) and, with `onnx`,
-    DIR/model.onnx (the search skips the export: the compile step exports what it compiles)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+def write_outputs(built: Built, out_dir: Path, onnx: bool = True) -> CandidateFolder:
+    """The candidate folder (compress/folder.py): candidate.yaml, metrics.json, student.safetensors (float
+    weights) and, with `onnx`, model.onnx (the search skips the export: the compile step exports what it compiles)."""
+    folder = CandidateFolder(out_dir)
+    folder.path.mkdir(parents=True, exist_ok=True)
     if onnx:
         clock = time.perf_counter()
         size = built.float_net.cfg.lowres_size
-        onnx_path = export_onnx(built.deployed, out_dir / "model.onnx", size, ONNX_IMAGE_SIZE)
-        built.metrics["onnx"] = {"path": onnx_path.name,
-                                 "inputs": {"lowres": [1, 3, size, size], "image": [1, 3, *ONNX_IMAGE_SIZE]},
-                                 "qdq_nodes": qdq_node_counts(onnx_path), "export_s": round(time.perf_counter() - clock, 2)}
-    save_checkpoint(built.float_net, "student", out_dir / "student.safetensors")
-    save_yaml(built.candidate, out_dir / "candidate.yaml")
-    save_json(built.metrics, out_dir / "metrics.json")
+        onnx_path = export_onnx(built.deployed, folder.onnx, size, ONNX_IMAGE_SIZE)
+        built.metrics.onnx = OnnxExport(path=onnx_path.name,
+                                        inputs={"lowres": [1, 3, size, size], "image": [1, 3, *ONNX_IMAGE_SIZE]},
+                                        qdq_nodes=qdq_node_counts(onnx_path),
+                                        export_s=round(time.perf_counter() - clock, 2))
+    save_checkpoint(built.float_net, "student", folder.weights)
+    save_yaml(built.candidate, folder.candidate_file)
+    built.metrics.save(folder.metrics_file)
+    return folder

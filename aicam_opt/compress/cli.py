@@ -37,9 +37,9 @@ def run(args: argparse.Namespace) -> int:
     source = source.with_fixed_split()
     built = build_candidate(candidate, source, recover_steps=args.recover_steps, out_dir=args.out,
                             eval_frames=args.eval_frames)
-    q = built.metrics["quality"]
-    print(json.dumps({"out": args.out, "psnr_drop_vs_student": round(q["psnr_drop_vs_student"], 3),
-                      "deltae_vs_student": round(q["deltae_vs_student"], 3), "psnr_vs_teacher": round(q["psnr_vs_teacher"], 2),
-                      "params": built.metrics["params"], "macs": built.metrics["macs"],
-                      "seconds": built.metrics["seconds"]}, indent=2))
+    metrics = built.metrics
+    q = metrics.quality
+    print(json.dumps({"out": args.out, "psnr_drop_vs_student": round(q.psnr_drop_vs_student, 3),
+                      "deltae_vs_student": round(q.deltae_vs_student, 3), "psnr_vs_teacher": round(q.psnr_vs_teacher, 2),
+                      "params": metrics.params, "macs": metrics.macs, "seconds": metrics.seconds}, indent=2))
     return 0

@@ -43,6 +43,7 @@ from . import flicker as flicker_metric
 from .eval_set import evaluation_photos, evaluation_split, fivek_set
 from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
+from .documents import EvaluationReport
 
 Enhancer = Callable[[np.ndarray], np.ndarray]
 ModelSpec = str | os.PathLike | nn.Module
@@ -100,7 +101,7 @@ def report_for_models(source: DataSource, models: Mapping[str, ModelSpec] = DEFA
     held = {f"{role}_grid_held": enhance_with_held_grid(m) for role, m in loaded.items() if isinstance(m, StudentNet)}
     report = evaluate(source, enhancers, max_frames, clip_long_side, clip_only=held)
     report["models"] = {role: _spec_name(spec) for role, spec in models.items()}
-    return report
+    return EvaluationReport.checked(report).to_json()
 
 
 def _spec_name(spec: ModelSpec) -> str:

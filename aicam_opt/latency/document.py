@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AicamError
+from .documents import CostDocument
 from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
 from .target import UNIT_NAMES, Target, load_target
 
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
     from ..cost.model_cost import ModelCost
 
-SCHEMA = "aicam_opt.cost/1"
+SCHEMA = CostDocument.SCHEMA
 
 
 def assignment(target: Target, unit: str, precision: str | None = None, cores: int | None = 1) -> Assignment:
@@ -102,7 +103,8 @@ class CostReport:
 
     def document(self) -> dict[str, Any]:
         """The JSON document (schema in the module doc)."""
-        return cost_document(self.model, self.cost, self.target, self.prediction, self.placement)
+        return CostDocument.checked(cost_document(self.model, self.cost, self.target, self.prediction,
+                                                  self.placement)).to_json()
 
 
 def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,

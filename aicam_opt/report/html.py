@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..compress.candidate import Candidate
 from ..evaluate.eval_set import PSEUDO_PAIR_PREFIX
+from ..search.blocks import EvaluationSet, StudentBlock
+from ..search.winners import WinnersDocument
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
@@ -40,25 +43,25 @@ def _kv(d: dict) -> str:
     return ", ".join(f"{escape(str(k))}={escape(str(v))}" for k, v in d.items()) or "as student"
 
 
-def candidate_text(candidate: dict) -> str:
-    parts = [f"arch: {_kv(candidate.get('architecture', {}) and {k: v for k, v in candidate['architecture'].items() if v is not None})}",
-             f"pruning: {_kv(candidate.get('pruning', {}).get('ratios', {}))}",
-             "low_res: {}:{}".format(escape(candidate["placement"]["low_res"]), escape(candidate["quantization"]["low_res"])),
-             "full_res: {}:{}".format(escape(candidate["placement"]["full_res"]), escape(candidate["quantization"]["full_res"]))]
+def candidate_text(candidate: Candidate) -> str:
+    architecture = {k: v for k, v in candidate.architecture.model_dump().items() if v is not None}
+    parts = [f"arch: {_kv(architecture)}", f"pruning: {_kv(candidate.pruning.ratios)}",
+             "low_res: {}:{}".format(escape(candidate.placement.low_res), escape(candidate.quantization.low_res)),
+             "full_res: {}:{}".format(escape(candidate.placement.full_res), escape(candidate.quantization.full_res))]
     return "<br>".join(parts)
 
 
-def winners_table(doc: dict) -> str:
+def winners_table(doc: WinnersDocument) -> str:
     rows = []
-    for role, w in doc["winners"].items():
+    for role, w in doc.winners.items():
         if w is None:
             rows.append(f"<tr><td>{escape(role)}</td><td colspan=9 class=muted>no candidate qualified</td></tr>")
             continue
-        q, lat, mem, sp = w["quality"], w["predicted_latency_ms"], w["peak_memory_mb"], w["speedup_vs_student"]
+        q, lat, mem, sp = w.quality, w.predicted_latency_ms, w.peak_memory_mb, w.speedup_vs_student
         rows.append("<tr>" + "".join([
-            f"<td>{escape(role)}</td>", f"<td>#{w['trial']}</td>", f"<td style='text-align:left'>{candidate_text(w['candidate'])}</td>",
-            f"<td>{q['psnr_drop_vs_student']:.3f}</td>", f"<td>{q['deltae_vs_student']:.3f}</td>",
-            f"<td>{q.get('flicker') or float('nan'):.3f}</td>",
+            f"<td>{escape(role)}</td>", f"<td>#{w.trial}</td>", f"<td style='text-align:left'>{candidate_text(w.candidate)}</td>",
+            f"<td>{q.psnr_drop_vs_student:.3f}</td>", f"<td>{q.deltae_vs_student:.3f}</td>",
+            f"<td>{q.flicker or float('nan'):.3f}</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.1f}" for k, v in lat.items()) + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in sp.items()) + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>"]) + "</tr>")
@@ -67,30 +70,30 @@ def winners_table(doc: dict) -> str:
     return f"<table id='winners'>{head}{''.join(rows)}</table>"
 
 
-def student_table(student: dict) -> str:
-    rows = "".join(f"<tr><td>{escape(w)}</td><td>{student['predicted_latency_ms'][w]:.1f}</td>"
-                   f"<td>{student['macs'][w] / 1e9:.2f}</td><td>{student['peak_memory_mb'][w]:.0f}</td></tr>"
-                   for w in student["predicted_latency_ms"])
+def student_table(student: StudentBlock) -> str:
+    rows = "".join(f"<tr><td>{escape(w)}</td><td>{student.predicted_latency_ms[w]:.1f}</td>"
+                   f"<td>{student.macs[w] / 1e9:.2f}</td><td>{student.peak_memory_mb[w]:.0f}</td></tr>"
+                   for w in student.predicted_latency_ms)
     return ("<table id='student'><tr><th>workload</th><th>predicted latency (ms)</th><th>GMAC</th><th>peak memory (MB)</th></tr>"
-            f"{rows}</table><p>placement {escape(str(student['placement']))}, {student['params']} parameters, "
-            f"PSNR {student['quality']['psnr']:.2f} dB.</p>{evaluation_text(student.get('measured_on'))}")
+            f"{rows}</table><p>placement {escape(str(student.placement))}, {student.params} parameters, "
+            f"PSNR {student.quality.psnr:.2f} dB.</p>{evaluation_text(student.measured_on)}")
 
 
-def evaluation_text(measured_on: dict | None) -> str:
+def evaluation_text(measured_on: EvaluationSet | None) -> str:
     """What every quality figure of the run was measured on, and what could not be measured."""
     if measured_on is None:  # a study made before it was recorded
         return "<p>Quality measured on the evaluation split.</p>"
-    pairs = measured_on["pairs"]
+    pairs = measured_on.pairs
     if pairs and all(name.startswith(PSEUDO_PAIR_PREFIX) for name in pairs):
         kind = (f"{len(pairs)} pseudo-pair(s) (a degraded copy of an embedded photo against the photo: no FiveK "
                 "pairs in the data)")
     else:
         kind = f"{len(pairs)} FiveK evaluation pair(s)"
-    if measured_on["frames"] > 1:
-        clip = f"flicker on {measured_on['frames']} frames of clip {escape(str(measured_on['clip']))}"
+    if measured_on.frames > 1:
+        clip = f"flicker on {measured_on.frames} frames of clip {escape(str(measured_on.clip))}"
     else:
         clip = ("<b>no video clip in the data: flicker was not measured and the flicker limit was not applied</b>")
-    return (f"<p>Quality measured on {escape(str(measured_on['data']))}: {kind}, {len(measured_on['photos'])} "
+    return (f"<p>Quality measured on {escape(str(measured_on.data))}: {kind}, {len(measured_on.photos)} "
             f"photo(s) in all; {clip}.</p>")
 
 

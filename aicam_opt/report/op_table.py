@@ -1,22 +1,19 @@
 """Where the time goes: a candidate's predicted latency op by op (fused kernels), from its folder."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from ..compress import Candidate
-from ..config import load_yaml
+from ..compress.folder import CandidateFolder
 from ..cost import model_cost
 from ..latency import load_model as load_latency_model
 from ..models.checkpoints import load_model
 from ..search.objective import placement_of
 
 
-def op_costs(candidate_dir: Path, workload: str) -> pd.DataFrame:
+def op_costs(folder: CandidateFolder, workload: str) -> pd.DataFrame:
     """One row per op with time: unit, precision, MACs, bytes, ms, bound and share of the total."""
-    candidate = load_yaml(candidate_dir / "candidate.yaml", Candidate)
-    net = load_model(candidate_dir / "student.safetensors")
+    candidate = folder.load_candidate()
+    net = load_model(folder.weights)
     cost = model_cost(net, workload)
     prediction = load_latency_model(candidate.target).predict(cost.ops, placement_of(candidate))
     rows = [{"op": t.op.op, "where": t.op.scope or t.op.name, "part": t.op.part, "unit": t.unit,

@@ -7,13 +7,15 @@ import optuna
 
 from ..errors import AicamError
 from ..search.space import SearchSpace
-from ..search.study import STUDY_FILE, storage_url
+from ..search.folder import ReportFolder
+from ..search.records import StudyRecord
+from ..search.study import storage_url
 
 
 def load_search(out_dir: Path, storage: str | None = None, name: str | None = None) -> tuple[optuna.Study, SearchSpace, str]:
     """The study in a report folder (or storage), with the search space and target it was made with."""
-    if storage is None and not (out_dir / STUDY_FILE).exists():
-        raise AicamError(f"{out_dir / STUDY_FILE} does not exist: run `make optimize TARGET=...` (or "
+    if storage is None and not ReportFolder(out_dir).study.exists():
+        raise AicamError(f"{ReportFolder(out_dir).study} does not exist: run `make optimize TARGET=...` (or "
                          "`aicam-opt optimize --target T --out DIR`) first, or pass --storage URL")
     url = storage_url(out_dir, storage)
     names = optuna.study.get_all_study_names(storage=url)
@@ -24,8 +26,8 @@ def load_search(out_dir: Path, storage: str | None = None, name: str | None = No
     elif name not in names:
         raise AicamError(f"no study '{name}' in {url}; it holds {', '.join(names) or 'none'}")
     study = optuna.load_study(study_name=name, storage=url)
-    attrs = study.user_attrs
-    if "space" not in attrs or "student" not in attrs:
+    record = StudyRecord.from_study(study)
+    if record.space is None or record.student is None:
         raise AicamError(f"study '{name}' in {url} was not made by aicam-opt optimize (no search space/student "
                          "recorded); nothing to report")
-    return study, SearchSpace.model_validate(attrs["space"]), attrs["target"]
+    return study, record.search_space(), record.target

@@ -1,73 +1,79 @@
-"""winners.json (the documented winners) and summary.json (what the CI gate compares).
+"""summary.json: what the CI gate compares (schema "aicam_opt.summary/1"). The report step writes it
+from winners.json, the trial counts and, once the winners are compiled and timed, the `measured`
+block; the gate reads it through the same model.
 
-winners.json:
-    {"schema": "aicam_opt.winners/1", "target": ..., "search_space": ..., "roles": {role: meaning},
-     "student": {...figures of the uncompressed student..., "measured_on": {"data", "pairs", "photos", "clip",
-                 "frames"}: the evaluation images every quality figure of the run comes from},
-     "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
-                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints"}}}
-summary.json: schema "aicam_opt.summary/1" (see aicam_opt/gate/summary.py), the same figures, trial counts
-and, once the winners are compiled and timed, a `measured` block.
+    {"schema": "aicam_opt.summary/1", "target", "search_space",
+     "trials": {"complete", "failed", "full_fidelity", "counted"},
+     "student": {as in winners.json},
+     "winners": {role: null | {"trial", "candidate", "quality", "predicted_latency_ms", "macs", "peak_memory_mb",
+                               "speedup_vs_student"}},
+     "measured"?: {"reference_ms", "host_ms": {role: ms}, "workload", "ratio"?: {role: median per-round ratio}}}
+
+Keys a newer writer adds within schema version 1 are ignored by the reader (a new major version is
+refused instead). Importing this module pulls in neither torch nor Optuna: the gate stays light.
 """
 from __future__ import annotations
 
-from optuna.trial import FrozenTrial
+from typing import TYPE_CHECKING, Annotated, Any
 
-from ..search.space import SearchSpace
+from pydantic import Field
 
-ROLE_MEANING = {
-    "fastest_within": "the lowest predicted {workload} latency among full-fidelity candidates within {tol:g} dB "
-                      "PSNR of the uncompressed student (and within the flicker limit)",
-    "best_quality_within_budgets": "the lowest PSNR drop among full-fidelity candidates that meet every constraint "
-                                   "(latency budgets, peak memory, flicker)",
-    "knee": "the balanced trade-off: the feasible front's point nearest the ideal point, objectives scaled to [0, 1]",
-}
+from ..compress.metrics import FiniteQuality
+from ..config import Document, JsonBlock
+from ..search.blocks import Finite, StudentBlock
 
+if TYPE_CHECKING:
+    from ..search.winners import WinnersDocument
 
-def role_meanings(space: SearchSpace, roles: list[str]) -> dict[str, str]:
-    out = {}
-    for role in roles:
-        key = "fastest_within" if role.startswith("fastest_within") else role
-        out[role] = ROLE_MEANING[key].format(workload=space.latency_objective, tol=space.quality_tolerance_db)
-    return out
+SCHEMA = "aicam_opt.summary/1"
 
 
-def winner_entry(trial: FrozenTrial, student: dict) -> dict:
-    figures = trial.user_attrs["figures"]
-    return {
-        "trial": trial.number,
-        "dir": trial.user_attrs.get("dir"),
-        "candidate": trial.user_attrs["candidate"],
-        "fidelity": trial.user_attrs.get("fidelity"),
-        "quality": trial.user_attrs["quality"],
-        "predicted_latency_ms": figures["latency_ms"],
-        "macs": figures["macs"],
-        "peak_memory_mb": figures["peak_memory_mb"],
-        "speedup_vs_student": {w: student["latency_ms"][w] / ms for w, ms in figures["latency_ms"].items() if ms > 0},
-        "constraints": trial.user_attrs.get("constraints", {}),
-    }
+class TrialCounts(JsonBlock):
+    complete: int
+    failed: int
+    full_fidelity: int
+    counted: int  # what spends the budget: complete trials and failures with a recorded reason
 
 
-def student_block(student: dict) -> dict:
-    return {"predicted_latency_ms": student["latency_ms"], "macs": student["macs"],
-            "peak_memory_mb": student["peak_memory_mb"], "placement": student["placement"],
-            "quality": student["quality"], "params": student["params"],
-            **({"measured_on": student["measured_on"]} if "measured_on" in student else {})}  # absent in older studies
+class SummaryWinner(Finite):
+    trial: int
+    candidate: dict[str, Any]  # the candidate description: never gated, its changes shown as an info row
+    quality: FiniteQuality
+    predicted_latency_ms: dict[str, float]
+    macs: dict[str, int]
+    peak_memory_mb: dict[str, float]
+    speedup_vs_student: dict[str, float]
 
 
-def winners_document(target: str, space: SearchSpace, student: dict, winners: dict[str, FrozenTrial | None]) -> dict:
-    return {"schema": "aicam_opt.winners/1", "target": target, "search_space": space.name,
-            "roles": role_meanings(space, list(winners)), "student": student_block(student),
-            "winners": {role: winner_entry(t, student) if t else None for role, t in winners.items()}}
+class Measured(Finite):
+    """Host timings of the winners (compile/measure.py) that belong to the current winners."""
+
+    reference_ms: float = Field(gt=0)
+    host_ms: dict[str, Annotated[float, Field(gt=0)]]
+    workload: str | None = None
+    # median per-round host_ms / reference_ms; absent in summaries written before it existed
+    ratio: dict[str, Annotated[float, Field(gt=0)]] | None = None
 
 
-def summary_document(winners_doc: dict, counts: dict[str, int], measured: dict | None = None) -> dict:
-    doc = {"schema": "aicam_opt.summary/1", "target": winners_doc["target"],
-           "search_space": winners_doc["search_space"], "trials": counts,
-           "student": winners_doc["student"],
-           "winners": {role: None if w is None else {k: w[k] for k in (
-               "trial", "candidate", "quality", "predicted_latency_ms", "macs", "peak_memory_mb", "speedup_vs_student")}
-               for role, w in winners_doc["winners"].items()}}
-    if measured:
-        doc["measured"] = measured
-    return doc
+class Summary(Document):
+    SCHEMA = SCHEMA
+
+    target: str
+    search_space: str
+    trials: TrialCounts
+    student: StudentBlock
+    winners: dict[str, SummaryWinner | None]
+    measured: Measured | None = None
+
+
+def summary_document(winners_doc: "WinnersDocument", counts: TrialCounts, measured: Measured | None = None) -> Summary:
+    fields: dict[str, Any] = {
+        "target": winners_doc.target, "search_space": winners_doc.search_space, "trials": counts,
+        "student": winners_doc.student,
+        "winners": {role: None if w is None else SummaryWinner.model_validate({
+            "trial": w.trial, "candidate": w.candidate.model_dump(mode="json"), "quality": w.quality.to_json(),
+            "predicted_latency_ms": w.predicted_latency_ms, "macs": w.macs, "peak_memory_mb": w.peak_memory_mb,
+            "speedup_vs_student": w.speedup_vs_student}) for role, w in winners_doc.winners.items()}}
+    if measured is not None:
+        fields["measured"] = measured
+    return Summary(**fields)

@@ -6,27 +6,28 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from ..search.pareto import is_feasible, pareto_front
+from ..search.records import TrialRecord
 from ..search.space import SearchSpace
 
 
 def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
     """Parameters, metrics, predicted latency/memory per workload, state, fidelity and duration."""
-    attrs = trial.user_attrs
-    row: dict = {"trial": trial.number, "state": trial.state.name, "fidelity": attrs.get("fidelity", ""),
-                 "feasible": is_feasible(trial) if trial.state.name == "COMPLETE" else False,
+    record = TrialRecord.from_trial(trial)
+    row: dict = {"trial": trial.number, "state": trial.state.name, "fidelity": record.fidelity or "",
+                 "feasible": record.feasible if trial.state.name == "COMPLETE" else False,
                  "duration_s": trial.duration.total_seconds() if trial.duration else None,
-                 "reused_from": attrs.get("reused_from"), "fail_reason": attrs.get("fail_reason", "")}
+                 "reused_from": record.reused_from, "fail_reason": record.fail_reason or ""}
     row.update({f"param.{k}": v for k, v in trial.params.items()})
     if trial.values:
         row.update({f"objective.{name}": v for name, v in zip(space.objectives, trial.values)})
-    for key, value in attrs.get("quality", {}).items():
-        if isinstance(value, (int, float)) or value is None:
-            row[f"quality.{key}"] = value
-    for family, per_workload in attrs.get("figures", {}).items():
-        row.update({f"{family}.{w}": v for w, v in per_workload.items()})
-    row.update({f"constraint.{k}": v for k, v in attrs.get("constraints", {}).items()})
-    row["params_count"] = attrs.get("params_count")
-    row["dir"] = attrs.get("dir", "")
+    if record.quality is not None:
+        row.update({f"quality.{key}": value for key, value in record.quality.to_json().items()})
+    if record.figures is not None:
+        for family, per_workload in record.figures.to_json().items():
+            row.update({f"{family}.{w}": v for w, v in per_workload.items()})
+    row.update({f"constraint.{k}": v for k, v in (record.constraints or {}).items()})
+    row["params_count"] = record.params_count
+    row["dir"] = record.dir or ""
     return row
 
 

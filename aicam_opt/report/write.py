@@ -9,7 +9,6 @@ folders next to it, so `aicam-opt report reports/<target>` regenerates the lot f
 from __future__ import annotations
 
 import datetime as dt
-import json
 from html import escape
 from pathlib import Path
 
@@ -18,109 +17,103 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from ..atomic import atomic_path, write_text
-from ..config import save_json
+from ..compile.documents import CompileDocument, MeasuredTimings
 from ..latency.target import load_target
+from ..search.folder import ReportFolder
 from ..search.pareto import pick_winners
+from ..search.records import StudyRecord, TrialRecord
 from ..search.space import SearchSpace
 from ..search.study import counted_trials
+from ..search.winners import WinnersDocument, winners_document
 from . import html
 from .op_table import op_costs
 from .plots import pareto_figure, pareto_html, pareto_png
-from .summary import summary_document, winners_document
+from .summary import Measured, TrialCounts, summary_document
 from .tables import front_of, pareto_frame, trials_frame
 
-OUTPUTS = ("trials.csv", "pareto.csv", "pareto.png", "pareto.html", "winners.json", "summary.json", "report.html")
-COMPILE_REPORT = "compile.json"  # written by `aicam-opt compile`/`make optimize` once the winners are compiled
-MEASURED_FILE = "measured.json"  # host timings of the winners (compile/measure.py), for the gate
+OUTPUTS = ReportFolder.REPORTS
 
 
-def _measured_for(measured: dict | None, winners_doc: dict) -> dict | None:
+def _measured_for(measured: MeasuredTimings | None, winners_doc: WinnersDocument) -> Measured | None:
     """The timings of the current winners only (a stale file from earlier winners is ignored)."""
-    if not measured or "reference_ms" not in measured:
+    if measured is None:
         return None
-    trials = {r: w["trial"] for r, w in winners_doc["winners"].items() if w is not None}
-    current = {r for r in trials if measured.get("trials", {}).get(r) == trials[r]}
-    out = {"reference_ms": measured["reference_ms"],
-           "host_ms": {r: ms for r, ms in measured.get("host_ms", {}).items() if r in current},
-           "workload": measured.get("workload")}
-    if "ratio" in measured:
-        out["ratio"] = {r: v for r, v in measured["ratio"].items() if r in current}
-    return out
+    trials = {r: w.trial for r, w in winners_doc.winners.items() if w is not None}
+    current = {r for r in trials if measured.trials.get(r) == trials[r]}
+    fields = {"reference_ms": measured.reference_ms,
+              "host_ms": {r: ms for r, ms in measured.host_ms.items() if r in current}, "workload": measured.workload}
+    if measured.ratio is not None:
+        fields["ratio"] = {r: v for r, v in measured.ratio.items() if r in current}
+    return Measured(**fields)
 
 
-def trial_counts(study: optuna.Study) -> dict[str, int]:
+def trial_counts(study: optuna.Study) -> TrialCounts:
     trials = study.get_trials(deepcopy=False)
-    return {"complete": sum(t.state == TrialState.COMPLETE for t in trials),
-            "failed": sum(t.state == TrialState.FAIL for t in trials),
-            "full_fidelity": sum(t.user_attrs.get("fidelity") == "full" for t in trials if t.state == TrialState.COMPLETE),
-            "counted": len(counted_trials(study))}
+    return TrialCounts(complete=sum(t.state == TrialState.COMPLETE for t in trials),
+                       failed=sum(t.state == TrialState.FAIL for t in trials),
+                       full_fidelity=sum(TrialRecord.from_trial(t).is_full for t in trials
+                                         if t.state == TrialState.COMPLETE),
+                       counted=len(counted_trials(study)))
 
 
-def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target_name: str) -> dict:
+def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target_name: str) -> WinnersDocument:
     """Write the reports; returns the winners document."""
     target = load_target(target_name)
-    student = study.user_attrs["student"]
+    folder = ReportFolder(out_dir)
+    student = StudyRecord.from_study(study).student
     trials = trials_frame(study, space)
     front = front_of(study)
     winners = pick_winners(study, space)
     winners_doc = winners_document(target.name, space, student, winners)
-    with atomic_path(out_dir / "trials.csv") as tmp:
+    with atomic_path(folder.trials_csv) as tmp:
         trials.to_csv(tmp, index=False)
     front_frame = pareto_frame(front, space)
-    write_text(out_dir / "pareto.csv", front_frame.to_csv(index=False))
+    write_text(folder.pareto_csv, front_frame.to_csv(index=False))
 
     workload = space.latency_objective
     budget = target.budgets.latency_ms.get(workload)
     title = f"{target.name}: {space.name} search, {len(trials)} trials"
     numbers = {role: (t.number if t else None) for role, t in winners.items()}
     pareto_png(trials, front_frame, numbers, workload, budget.value if budget else None,
-               student["latency_ms"][workload], space.quality_tolerance_db, out_dir / "pareto.png", title)
-    pareto_html(pareto_figure(trials, workload, title), out_dir / "pareto.html")
+               student.latency_ms[workload], space.quality_tolerance_db, folder.pareto_png, title)
+    pareto_html(pareto_figure(trials, workload, title), folder.pareto_html)
 
-    compile_report = _read_json(out_dir / COMPILE_REPORT)
-    save_json(winners_doc, out_dir / "winners.json")
-    measured = _read_json(out_dir / MEASURED_FILE)
-    save_json(summary_document(winners_doc, trial_counts(study), _measured_for(measured, winners_doc)),
-              out_dir / "summary.json")
-    write_text(out_dir / "report.html", report_html(out_dir, study, space, target.name, winners_doc, trials, front_frame,
-                                                    compile_report))
+    compile_report = CompileDocument.load_optional(folder.compile_report)
+    winners_doc.save(folder.winners)
+    measured = MeasuredTimings.load_optional(folder.measured)
+    summary_document(winners_doc, trial_counts(study), _measured_for(measured, winners_doc)).save(folder.summary)
+    write_text(folder.report_html, report_html(folder, study, space, target.name, winners_doc, trials, front_frame,
+                                               compile_report))
     return winners_doc
 
 
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def report_html(out_dir: Path, study: optuna.Study, space: SearchSpace, target: str, winners_doc: dict,
-                trials, front_frame, compile_report: dict | None) -> str:
+def report_html(folder: ReportFolder, study: optuna.Study, space: SearchSpace, target: str,
+                winners_doc: WinnersDocument, trials, front_frame, compile_report: CompileDocument | None) -> str:
     counts = trial_counts(study)
     intro = (f"<p>Search space <b>{escape(space.name)}</b> ({escape(space.description)}), sampler "
              f"{escape(space.sampler.kind)} seed {space.sampler.seed}; objectives {escape(', '.join(space.objectives))}; "
-             f"{counts['complete']} complete trials ({counts['full_fidelity']} at full fidelity), {counts['failed']} failed. "
+             f"{counts.complete} complete trials ({counts.full_fidelity} at full fidelity), {counts.failed} failed. "
              f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from {escape(study.study_name)}.</p>"
              "<p>Latency, MACs and memory are predicted by the calibrated latency model of the target; quality is "
              "measured on the evaluation split against the uncompressed student.</p>")
     sections = [("Summary", intro),
-                ("Pareto front", html.inline_image(out_dir / "pareto.png", "image/png") +
-                 '<p><a href="pareto.html">interactive plot</a> (hover a point for its parameters)</p>'),
-                ("Uncompressed student", html.student_table(winners_doc["student"])),
+                ("Pareto front", html.inline_image(folder.pareto_png, "image/png") +
+                 f'<p><a href="{folder.pareto_html.name}">interactive plot</a> (hover a point for its parameters)</p>'),
+                ("Uncompressed student", html.student_table(winners_doc.student)),
                 ("Winners", html.winners_table(winners_doc) + "<ul>" + "".join(
-                    f"<li><b>{escape(r)}</b>: {escape(m)}</li>" for r, m in winners_doc["roles"].items()) + "</ul>")]
-    for role, w in winners_doc["winners"].items():
-        if w is None or not w.get("dir"):
+                    f"<li><b>{escape(r)}</b>: {escape(m)}</li>" for r, m in winners_doc.roles.items()) + "</ul>")]
+    for role, w in winners_doc.winners.items():
+        if w is None or not w.dir:
             continue
-        folder = out_dir / w["dir"]
-        ops = op_costs(folder, space.latency_objective) if (folder / "student.safetensors").exists() else None
-        content = (f"<p>Trial #{w['trial']}. Left: input, right: this candidate's output (the first evaluation pair).</p>"
-                   + html.inline_image(folder / "sample.jpg", "image/jpeg")
+        candidate = folder.candidate(w.dir)
+        ops = op_costs(candidate, space.latency_objective) if candidate.weights.exists() else None
+        content = (f"<p>Trial #{w.trial}. Left: input, right: this candidate's output (the first evaluation pair).</p>"
+                   + html.inline_image(candidate.sample, "image/jpeg")
                    + f"<h3>Where the time goes ({escape(space.latency_objective)}, predicted)</h3>"
                    + html.table(ops.head(15) if ops is not None else None, table_id=f"ops-{role}")
-                   + "<h3>Quality</h3>" + html.table(_quality_frame(w["quality"])))
+                   + "<h3>Quality</h3>" + html.table(_quality_frame(w.quality.to_json())))
         sections.append((f"Winner: {role}", content))
-    if compile_report:
+    if compile_report is not None:
         sections.append(("Compiled winners", compile_section(compile_report)))
     sections.append(("Front", html.table(front_frame[[c for c in front_frame.columns if not c.startswith("constraint")]]
                                          if len(front_frame) else None, table_id="front")))
@@ -133,25 +126,26 @@ def _quality_frame(quality: dict) -> pd.DataFrame:
     return pd.DataFrame([{"metric": k, "value": v} for k, v in quality.items() if isinstance(v, (int, float))])
 
 
-def compile_section(report: dict) -> str:
+def compile_section(report: CompileDocument) -> str:
     """compile.json per role: each part's artifact or failure, host verification, and the op audit."""
     parts, checks, audit = [], [], []
-    for role, entry in (report.get("winners") or {}).items():
-        entry = entry or {}
-        for part in entry.get("parts", []):
-            parts.append({"role": role, "build": part.get("role", "placed"), "part": part.get("part"), "unit": part.get("unit"),
-                          "precision": part.get("precision"), "status": part.get("status"), "engine": part.get("engine"),
-                          "artifact": part.get("artifact") or "", "compile s": part.get("compile_seconds"),
-                          "failed at": " / ".join(str(part.get(k)) for k in ("failure_stage", "failure_op") if part.get(k)),
-                          "reason": part.get("failure_reason") or ""})
-        verify = entry.get("verify") or {}
-        quality = verify.get("quality") or {}
-        if verify:
-            checks.append({"role": role, "host check passed": verify.get("passed", verify.get("error")),
-                           "photos": verify.get("photos"),
-                           "PSNR drop compiled (dB)": quality.get("compiled_psnr_drop_vs_student"),
-                           "PSNR drop predicted (dB)": quality.get("predicted_psnr_drop_vs_student")})
-        audit.extend({"role": role, **row} for row in entry.get("op_audit", []) if row.get("over_1pct"))
+    for role, entry in report.winners.items():
+        if entry is None:
+            continue
+        for part in entry.parts:
+            parts.append({"role": role, "build": part.role, "part": part.part, "unit": part.unit,
+                          "precision": part.precision, "status": part.status, "engine": part.engine,
+                          "artifact": part.artifact or "", "compile s": part.compile_seconds,
+                          "failed at": " / ".join(str(v) for v in (part.failure_stage, part.failure_op) if v),
+                          "reason": part.failure_reason or ""})
+        verify = entry.verify
+        if verify is not None:
+            quality = verify.quality
+            checks.append({"role": role, "host check passed": verify.passed if verify.passed is not None else verify.error,
+                           "photos": verify.photos,
+                           "PSNR drop compiled (dB)": quality.compiled_psnr_drop_vs_student if quality else None,
+                           "PSNR drop predicted (dB)": quality.predicted_psnr_drop_vs_student if quality else None})
+        audit.extend({"role": role, **row.to_json()} for row in entry.op_audit or [] if row.over_1pct)
     return ("<p>Each part compiled with TVM for the unit its placement names (build 'placed'; artifacts under "
             "artifacts/&lt;role&gt;/, one JSON manifest each) and, as 'alternative' builds, for the target's other "
             "units; the placed graphs built for this host are checked against PyTorch on real photos.</p>"

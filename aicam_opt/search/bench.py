@@ -25,6 +25,7 @@ from ..data import resolve
 from ..latency.target import load_target
 from .objective import calibrated_pairs, make_context, student_figures
 from .pareto import complete_trials, dominates, feasible_front, hypervolume, is_feasible
+from .records import StudyRecord
 from .space import SamplerSpec, load_space
 from .study import open_study, run_search
 
@@ -61,7 +62,7 @@ def run(trials: int, out_path: Path, target_name: str, space_name: str = "defaul
         folder = work / kind
         ctx.space, ctx.out_dir = variant, folder
         study = open_study(variant, target, folder)
-        study.set_user_attr("student", student)
+        StudyRecord.store_student(study, student)
         clock = time.perf_counter()
         console.rule(f"{kind}: {trials} trials")
         run_search(ctx, study, trials, console)

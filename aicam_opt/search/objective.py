@@ -7,7 +7,8 @@ Two-stage multi-fidelity (Optuna's pruners do not support multi-objective studie
    screen is rebuilt with recovery and measured on every evaluation image and the longer clip. Its
    float weights, description and metrics go to reports/<target>/trials/<number>/ (a candidate
    folder, as `aicam-opt compress` writes: the compile step and the report read it).
-A trial's values are from the highest fidelity it reached (user attribute `fidelity`); screened
+What a trial found is its TrialRecord (records.py), stored as the trial's user attributes.
+A trial's values are from the highest fidelity it reached (the record's `fidelity`); screened
 values are pessimistic (no recovery), so a screened trial never pushes a full one off the front
 unfairly. Winners are chosen among full-fidelity trials only.
 
@@ -26,9 +27,10 @@ import numpy as np
 import optuna
 from torch import nn
 
-from ..compress import Candidate
 from ..compress.build import build_candidate, write_outputs
+from ..compress.candidate import Candidate
 from ..compress.evaluation import References
+from ..compress.metrics import CandidateQuality
 from ..cost import model_cost
 from ..data import DataSource
 from ..errors import AicamError
@@ -40,9 +42,10 @@ from ..latency.model import LatencyModel
 from ..latency.target import Target
 from ..models.inference import enhance_array
 from ..models.student import StudentNet
+from .blocks import EvaluationSet, StudentQuality
+from .folder import ReportFolder
+from .records import CostFigures, ScreenResult, StudentRecord, TrialRecord
 from .space import FidelityLevel, SearchSpace, candidate_key, suggest_candidate
-
-TRIALS_DIR = "trials"
 
 
 @dataclass
@@ -59,8 +62,9 @@ class SearchContext:
     refs_screen: References
     out_dir: Path
 
-    def trial_dir(self, number: int) -> Path:
-        return self.out_dir / TRIALS_DIR / f"{number:04d}"
+    @property
+    def reports(self) -> ReportFolder:
+        return ReportFolder(self.out_dir)
 
 
 def subset_references(full: References, student: StudentNet, frames: int, photos: bool) -> References:
@@ -90,35 +94,38 @@ def placement_of(candidate: Candidate) -> Placement:
         "full_res": Assignment(candidate.placement.full_res, candidate.quantization.full_res)})
 
 
-def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: LatencyModel) -> dict[str, dict]:
+def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: LatencyModel) -> CostFigures:
     """Predicted latency (ms), MACs and peak memory (MB) on every budgeted workload."""
-    figures: dict[str, dict] = {"latency_ms": {}, "macs": {}, "peak_memory_mb": {}}
+    latency_ms: dict[str, float] = {}
+    macs: dict[str, int] = {}
+    peak_memory_mb: dict[str, float] = {}
     for workload in target.budgets.latency_ms:
         cost = model_cost(net, workload)
-        figures["latency_ms"][workload] = latency.predict(cost.ops, placement).latency_ms
-        figures["macs"][workload] = cost.macs
-        figures["peak_memory_mb"][workload] = peak_memory_bytes(cost.ops, placement, target, cost.height) / 1e6
-    return figures
+        latency_ms[workload] = latency.predict(cost.ops, placement).latency_ms
+        macs[workload] = cost.macs
+        peak_memory_mb[workload] = peak_memory_bytes(cost.ops, placement, target, cost.height) / 1e6
+    return CostFigures(latency_ms=latency_ms, macs=macs, peak_memory_mb=peak_memory_mb)
 
 
-def constraint_values(space: SearchSpace, target: Target, figures: dict, quality: dict) -> dict[str, float]:
+def constraint_values(space: SearchSpace, target: Target, figures: CostFigures,
+                      quality: CandidateQuality) -> dict[str, float]:
     """Optuna constraints: <= 0 is satisfied. Named so reports can say which budget a trial broke."""
     out: dict[str, float] = {}
     budgets = target.budgets.latency_ms
     for workload in (space.constraints.latency_budgets if space.constraints.latency_budgets is not None else budgets):
-        out[f"latency_ms.{workload}"] = figures["latency_ms"][workload] - budgets[workload].value
+        out[f"latency_ms.{workload}"] = figures.latency_ms[workload] - budgets[workload].value
     if space.constraints.peak_memory:
-        out["peak_memory_mb"] = max(figures["peak_memory_mb"].values()) - target.budgets.peak_memory_mb.value
+        out["peak_memory_mb"] = max(figures.peak_memory_mb.values()) - target.budgets.peak_memory_mb.value
     allowance = space.constraints.max_flicker_increase
-    if allowance is not None and quality.get("flicker") is not None and quality.get("flicker_student") is not None:
-        out["flicker"] = quality["flicker"] - (quality["flicker_student"] + allowance)
+    if allowance is not None and quality.flicker is not None and quality.flicker_student is not None:
+        out["flicker"] = quality.flicker - (quality.flicker_student + allowance)
     return out
 
 
-def objective_values(space: SearchSpace, figures: dict, quality: dict) -> list[float]:
+def objective_values(space: SearchSpace, figures: CostFigures, quality: CandidateQuality) -> list[float]:
     values = []
     for name in space.objectives:
-        value = figures["latency_ms"][name.split(".", 1)[1]] if name.startswith("latency_ms.") else quality.get(name)
+        value = figures.latency_ms[name.split(".", 1)[1]] if name.startswith("latency_ms.") else quality.metric(name)
         if value is None or not math.isfinite(value):
             raise AicamError(f"objective {name} is {value}: the candidate's outputs are not finite (NaN/inf) or "
                              "the metric was not measured (flicker needs evaluation frames)")
@@ -126,18 +133,18 @@ def objective_values(space: SearchSpace, figures: dict, quality: dict) -> list[f
     return values
 
 
-def _finite_quality(quality: dict, stage: str) -> None:
-    bad = [k for k, v in quality.items() if isinstance(v, float) and not math.isfinite(v)]
+def _finite_quality(quality: CandidateQuality, stage: str) -> None:
+    bad = quality.non_finite()
     if bad:
         raise AicamError(f"{stage}: the candidate's outputs give non-finite {', '.join(bad)} (NaN or inf pixels); "
                          "the transform broke the model")
 
 
-def promoted(space: SearchSpace, constraints: dict[str, float], screen_quality: dict) -> bool:
+def promoted(space: SearchSpace, constraints: dict[str, float], screen_quality: CandidateQuality) -> bool:
     rule = space.fidelity.promote
     if rule.within_budgets and any(v > 0 for k, v in constraints.items() if k != "flicker"):
         return False
-    return screen_quality["psnr_drop_vs_student"] <= rule.max_psnr_drop
+    return screen_quality.psnr_drop_vs_student <= rule.max_psnr_drop
 
 
 def save_sample(path: Path, refs: References, enhance: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -160,26 +167,26 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> list[float]:
         ctx = self.ctx
         candidate = suggest_candidate(trial, ctx.space, ctx.target)
-        key = candidate_key(candidate)
-        trial.set_user_attr("candidate", candidate.model_dump(mode="json"))
-        trial.set_user_attr("candidate_key", key)
-        earlier = self._earlier_result(trial, key)
+        record = TrialRecord(candidate=candidate, candidate_key=candidate_key(candidate))
+        record.store(trial)
+        earlier = self._earlier_result(trial, record.candidate_key)
         if earlier is not None:
             return earlier
         try:
-            return self._measure(trial, candidate)
+            return self._measure(trial, record)
         except Exception as err:  # recorded on the trial; the study goes on (optimize(catch=...))
-            trial.set_user_attr("fail_reason", f"{type(err).__name__}: {err}"[:2000])
+            record.fail_reason = f"{type(err).__name__}: {err}"[:2000]
+            record.store(trial, "fail_reason")
             raise
 
     def _earlier_result(self, trial: optuna.Trial, key: str) -> list[float] | None:
+        """The values of an earlier complete trial of the same candidate, its record copied onto `trial`."""
         for other in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
-            if other.user_attrs.get("candidate_key") == key and other.number != trial.number:
-                for name, value in other.user_attrs.items():
-                    if name not in ("candidate", "candidate_key", "reused_from"):
-                        trial.set_user_attr(name, value)
-                trial.set_user_attr("reused_from", other.user_attrs.get("reused_from", other.number))
-                _set_constraints(trial, other.user_attrs.get("constraints", {}))
+            earlier = TrialRecord.from_trial(other)
+            if earlier.candidate_key == key and other.number != trial.number:
+                reused = earlier.reused(other.number)
+                reused.store(trial, *(name for name in reused.to_json() if name not in ("candidate", "candidate_key")))
+                _set_constraints(trial, earlier.constraints or {})
                 return list(other.values)
         return None
 
@@ -188,35 +195,38 @@ class Objective:
         return self.build(at_fidelity(candidate, level), ctx.source, recover_steps=level.recover_steps,
                           student=ctx.student, teacher=ctx.teacher, refs=refs)
 
-    def _measure(self, trial: optuna.Trial, candidate: Candidate) -> list[float]:
+    def _measure(self, trial: optuna.Trial, record: TrialRecord) -> list[float]:
         ctx, space = self.ctx, self.ctx.space
+        candidate = record.candidate
         clock = time.perf_counter()
         screen = self._build(candidate, space.fidelity.screen, ctx.refs_screen)
-        quality = screen.metrics["quality"]
+        quality = screen.metrics.quality
         _finite_quality(quality, "screen")
         figures = cost_figures(screen.float_net, placement_of(candidate), ctx.target, ctx.latency)
         constraints = constraint_values(space, ctx.target, figures, quality)
-        trial.set_user_attr("screen", {"quality": quality, "seconds": round(time.perf_counter() - clock, 2)})
-        trial.set_user_attr("params_count", screen.metrics["params"])
-        trial.set_user_attr("fidelity", "screen")
+        record.screen = ScreenResult(quality=quality, seconds=round(time.perf_counter() - clock, 2))
+        record.params_count = screen.metrics.params
+        record.fidelity = "screen"
+        record.store(trial, "screen", "params_count", "fidelity")
 
         if promoted(space, constraints, quality):
             clock = time.perf_counter()
             full = self._build(candidate, space.fidelity.full, ctx.refs_full)
-            quality = full.metrics["quality"]
+            quality = full.metrics.quality
             _finite_quality(quality, "full evaluation")
             constraints = constraint_values(space, ctx.target, figures, quality)
-            folder = ctx.trial_dir(trial.number)
-            full.metrics.update(figures)
-            write_outputs(full, folder, onnx=False)
-            save_sample(folder / "sample.jpg", ctx.refs_full, lambda img: enhance_array(full.deployed, img))
-            trial.set_user_attr("fidelity", "full")
-            trial.set_user_attr("dir", f"{TRIALS_DIR}/{trial.number:04d}")
-            trial.set_user_attr("full_seconds", round(time.perf_counter() - clock, 2))
+            # the trial's folder records its predicted figures per budgeted workload too
+            full.metrics.latency_ms, full.metrics.macs = figures.latency_ms, figures.macs
+            full.metrics.peak_memory_mb = figures.peak_memory_mb
+            folder = write_outputs(full, ctx.reports.trial(trial.number).path, onnx=False)
+            save_sample(folder.sample, ctx.refs_full, lambda img: enhance_array(full.deployed, img))
+            record.fidelity = "full"
+            record.dir = ReportFolder.trial_dir(trial.number)
+            record.full_seconds = round(time.perf_counter() - clock, 2)
+            record.store(trial, "fidelity", "dir", "full_seconds")
 
-        trial.set_user_attr("quality", quality)
-        trial.set_user_attr("figures", figures)
-        trial.set_user_attr("constraints", constraints)
+        record.quality, record.figures, record.constraints = quality, figures, constraints
+        record.store(trial, "quality", "figures", "constraints")
         _set_constraints(trial, constraints)
         return objective_values(space, figures, quality)
 
@@ -244,7 +254,7 @@ def make_context(space: SearchSpace, target: Target, source: DataSource, out_dir
                          refs, screen_refs, out_dir)
 
 
-def student_figures(ctx: SearchContext) -> dict[str, Any]:
+def student_figures(ctx: SearchContext) -> StudentRecord:
     """The uncompressed student, the reference of every speed-up: float32 (no compression), each part on
     the unit where it runs fastest at fp32 for the latency objective's workload."""
     fp32_units = [u for u, spec in ctx.target.units.items() if (u, "fp32") in calibrated_pairs(ctx.latency)]
@@ -255,10 +265,10 @@ def student_figures(ctx: SearchContext) -> dict[str, Any]:
                                                                        "full_res": Assignment(p[1], "fp32")})).latency_ms)
     placement = Placement(parts={"low_res": Assignment(best[0], "fp32"), "full_res": Assignment(best[1], "fp32")})
     figures = cost_figures(ctx.student, placement, ctx.target, ctx.latency)
-    return {**figures, "placement": {"low_res": f"{best[0]}:fp32", "full_res": f"{best[1]}:fp32"},
-            "quality": {"psnr": ctx.refs_full.student_psnr, "flicker": ctx.refs_full.student_flicker},
-            "params": sum(p.numel() for p in ctx.student.parameters()),
-            "measured_on": {"data": ctx.source.description, **ctx.refs_full.evaluation_set()}}
+    return StudentRecord(**dict(figures), placement={"low_res": f"{best[0]}:fp32", "full_res": f"{best[1]}:fp32"},
+                         quality=StudentQuality(psnr=ctx.refs_full.student_psnr, flicker=ctx.refs_full.student_flicker),
+                         params=sum(p.numel() for p in ctx.student.parameters()),
+                         measured_on=EvaluationSet(data=ctx.source.description, **ctx.refs_full.evaluation_set()))
 
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from .records import TrialRecord
 from .space import SearchSpace
 
 
@@ -25,8 +26,7 @@ def complete_trials(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def is_feasible(trial: FrozenTrial) -> bool:
-    constraints = trial.user_attrs.get("constraints")
-    return constraints is not None and all(v <= 0 for v in constraints.values())
+    return TrialRecord.from_trial(trial).feasible
 
 
 def dominates(a: list[float], b: list[float]) -> bool:
@@ -35,7 +35,7 @@ def dominates(a: list[float], b: list[float]) -> bool:
 
 def pareto_front(trials: list[FrozenTrial]) -> list[FrozenTrial]:
     """Non-dominated trials (all objectives minimised); duplicates of one candidate appear once."""
-    unique = {t.user_attrs.get("candidate_key", t.number): t for t in sorted(trials, key=lambda t: -t.number)}
+    unique = {TrialRecord.from_trial(t).candidate_key or t.number: t for t in sorted(trials, key=lambda t: -t.number)}
     pool = sorted(unique.values(), key=lambda t: t.number)
     return [t for t in pool if not any(dominates(o.values, t.values) for o in pool if o is not t)]
 
@@ -45,12 +45,6 @@ def feasible_front(study: optuna.Study) -> list[FrozenTrial]:
     return pareto_front([t for t in complete_trials(study) if is_feasible(t)])
 
 
-def _latency(trial: FrozenTrial, space: SearchSpace) -> float:
-    return trial.user_attrs["figures"]["latency_ms"][space.latency_objective]
-
-
-def _flicker_ok(trial: FrozenTrial) -> bool:
-    return trial.user_attrs.get("constraints", {}).get("flicker", 0.0) <= 0
 
 
 def winner_roles(space: SearchSpace) -> tuple[str, str, str]:
@@ -58,16 +52,23 @@ def winner_roles(space: SearchSpace) -> tuple[str, str, str]:
 
 
 def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTrial | None]:
-    full = [t for t in complete_trials(study) if t.user_attrs.get("fidelity") == "full"
-            and "reused_from" not in t.user_attrs]
+    records = {t.number: TrialRecord.from_trial(t) for t in complete_trials(study)}
+    full = [t for t in complete_trials(study) if records[t.number].is_full and records[t.number].reused_from is None]
     fastest_role, best_role, knee_role = winner_roles(space)
-    close = [t for t in full if t.user_attrs["quality"]["psnr_drop_vs_student"] <= space.quality_tolerance_db
-             and _flicker_ok(t)]
-    feasible = [t for t in full if is_feasible(t)]
+    close = [t for t in full if records[t.number].quality.psnr_drop_vs_student <= space.quality_tolerance_db
+             and records[t.number].within_flicker_limit]
+    feasible = [t for t in full if records[t.number].feasible]
+
+    def fastest(t: FrozenTrial) -> tuple:
+        return records[t.number].latency(space.latency_objective), t.number
+
+    def best_quality(t: FrozenTrial) -> tuple:
+        quality = records[t.number].quality
+        return quality.psnr_drop_vs_student, quality.deltae_vs_student, t.number
+
     return {
-        fastest_role: min(close, key=lambda t: (_latency(t, space), t.number), default=None),
-        best_role: min(feasible, key=lambda t: (t.user_attrs["quality"]["psnr_drop_vs_student"],
-                                                t.user_attrs["quality"]["deltae_vs_student"], t.number), default=None),
+        fastest_role: min(close, key=fastest, default=None),
+        best_role: min(feasible, key=best_quality, default=None),
         knee_role: knee(pareto_front(feasible)),
     }
 

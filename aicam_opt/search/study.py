@@ -23,16 +23,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import AicamError
 from ..latency.target import Target
+from .folder import ReportFolder
 from .objective import Objective, SearchContext, student_figures
 from .pareto import feasible_front, pick_winners
+from .records import StudyRecord, TrialRecord
 from .space import SearchSpace, sampler_for
 
-STUDY_FILE = "study.db"
 HEARTBEAT_S = 10  # a dead worker's trial is failed (and re-queued) 2 heartbeats after its last one
 
 
 def storage_url(out_dir: Path, url: str | None = None) -> str:
-    return url or f"sqlite:///{(out_dir / STUDY_FILE).resolve()}"
+    return url or f"sqlite:///{ReportFolder(out_dir).study.resolve()}"
 
 
 def study_name(space: SearchSpace, target: Target) -> str:
@@ -64,7 +65,7 @@ def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str |
                              "first") from None
     study = optuna.create_study(study_name=name, storage=rdb, sampler=sampler, load_if_exists=True,
                                 directions=["minimize"] * len(space.objectives))
-    recorded = study.user_attrs.get("space")
+    recorded = StudyRecord.from_study(study).space
     current = space.model_dump(mode="json")
     if recorded is not None and recorded != current:
         raise AicamError(f"the study '{name}' in {url} was made with a different search space (compare "
@@ -72,8 +73,7 @@ def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str |
                          "trials. Use another --out/--storage, or delete the study file to start over")
     if recorded is None:
         study.set_metric_names(list(space.objectives))
-        study.set_user_attr("space", current)
-        study.set_user_attr("target", target.name)
+        StudyRecord.store_space(study, space, target.name)
     return study
 
 
@@ -81,17 +81,18 @@ def record_student(study: optuna.Study, ctx: SearchContext) -> None:
     """Store the uncompressed student's figures, every trial's reference, once per study. A study whose
     quality was measured on other evaluation images (another --data, or none: the embedded photos) is
     not resumed: its trials and this run's would not be comparable."""
-    recorded = (study.user_attrs.get("student") or {}).get("measured_on")
+    student = StudyRecord.from_study(study).student
+    recorded = student.measured_on if student is not None else None
     if recorded is None:  # a new study, or one made before the images were recorded
-        study.set_user_attr("student", student_figures(ctx))
+        StudyRecord.store_student(study, student_figures(ctx))
         return
     current = ctx.refs_full.evaluation_set()
-    before = {key: value for key, value in recorded.items() if key != "data"}
+    before = {key: value for key, value in recorded.to_json().items() if key != "data"}
     if before != current:
         changed = "; ".join(f"{key} {before.get(key)!r} -> {value!r}" for key, value in current.items()
                             if before.get(key) != value)
         raise AicamError(f"the study '{study.study_name}' measured quality on other evaluation images "
-                         f"({recorded.get('data')}; now {ctx.source.description}: {changed}). Resuming would mix "
+                         f"({recorded.data}; now {ctx.source.description}: {changed}). Resuming would mix "
                          "incomparable trials: run with the data it used (DATA=...), another --out, or delete the "
                          "report folder's study.db to start over")
 
@@ -100,7 +101,7 @@ def counted_trials(study: optuna.Study) -> list[FrozenTrial]:
     """Trials that spend the budget: complete ones, and ones that failed with a recorded reason (a
     worker killed mid-trial leaves no reason: its trial is re-queued instead)."""
     return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL))
-            if t.state == TrialState.COMPLETE or "fail_reason" in t.user_attrs]
+            if t.state == TrialState.COMPLETE or TrialRecord.from_trial(t).fail_reason is not None]
 
 
 def front_status(study: optuna.Study, space: SearchSpace) -> str:
@@ -108,7 +109,7 @@ def front_status(study: optuna.Study, space: SearchSpace) -> str:
     winners = pick_winners(study, space)
     fastest = next(iter(winners.values()))
     best = f"fastest within {space.quality_tolerance_db:g} dB: " + (
-        f"{fastest.user_attrs['figures']['latency_ms'][space.latency_objective]:.1f} ms (trial {fastest.number})"
+        f"{TrialRecord.from_trial(fastest).latency(space.latency_objective):.1f} ms (trial {fastest.number})"
         if fastest else "none yet")
     failed = len(study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     return f"front {len(front)} | {best} | failed {failed}"
@@ -133,12 +134,12 @@ def run_search(ctx: SearchContext, study: optuna.Study, n_trials: int, console: 
         def update(study: optuna.Study, trial: FrozenTrial) -> None:
             progress.update(task, completed=len(counted_trials(study)), status=front_status(study, ctx.space))
             if trial.state == TrialState.FAIL:
-                progress.console.print(f"[yellow]trial {trial.number} failed[/yellow]: "
-                                       f"{trial.user_attrs.get('fail_reason', 'interrupted')}")
+                reason = TrialRecord.from_trial(trial).fail_reason
+                progress.console.print(f"[yellow]trial {trial.number} failed[/yellow]: {reason or 'interrupted'}")
 
         while len(counted_trials(study)) < n_trials:
             # One trial per call, re-counting each time: other workers add trials to the same study.
             study.optimize(objective, n_trials=1, catch=(Exception,), callbacks=[update], gc_after_trial=False)
 
 
-__all__ = ["STUDY_FILE", "counted_trials", "open_study", "run_search", "storage_url"]
+__all__ = ["counted_trials", "open_study", "run_search", "storage_url"]

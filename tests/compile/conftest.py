@@ -10,9 +10,12 @@ whose winners.json names
 - no_winner    -> null;  broken -> a folder that does not exist.
 `bad_dsp`: a second, cheaper compile (all_units, no verification) against a target file whose DSP
 target is broken on purpose, for the failure reporting and the alternative builds.
-The candidates are small students (64 px low-res input, 8x8x4 grid) built like `aicam-opt compress
---recover-steps 0` would (deploy at the candidate's precisions, checkpoint, candidate.yaml, metrics.json
-with the measured PSNR drop), without the slow evaluation.
+The candidates are small students (64 px low-res input, 8x8x4 grid) built as `aicam-opt compress
+--recover-steps 0` builds them (build_candidate and write_outputs: checkpoint, candidate.yaml and
+metrics.json), their quality measured on the FiveK evaluation pairs only (not on every evaluation photo:
+the teacher's outputs on them would be the slow part). winners.json is a WinnersDocument naming them:
+each winner's quality from its metrics.json, the student block from the committed baseline summary,
+the per-workload figures left empty (the compile step does not read them).
 """
 from __future__ import annotations
 
@@ -25,15 +28,20 @@ import pytest
 import torch
 import yaml
 
-from aicam_opt.compress.build import deploy
+from skimage.color import rgb2lab
+
+from aicam_opt.compress.build import build_candidate, write_outputs
 from aicam_opt.compress.candidate import Candidate
-from aicam_opt.config import save_json, save_yaml
+from aicam_opt.compress.evaluation import References
+from aicam_opt.compress.folder import CandidateFolder
 from aicam_opt.data import resolve
 from aicam_opt.evaluate.eval_set import fivek_set
 from aicam_opt.evaluate.quality import psnr
-from aicam_opt.models.checkpoints import resolve_model, save_checkpoint
+from aicam_opt.models.checkpoints import resolve_model
 from aicam_opt.models.inference import enhance_array
 from aicam_opt.models.student import StudentConfig, StudentNet
+from aicam_opt.report.summary import Summary
+from aicam_opt.search.winners import WinnerEntry, WinnersDocument
 
 TINY = StudentConfig(lowres_size=64, grid_size=8, width=8, grid_depth=4)
 VERIFY = dict(verify_photos=2, verify_long_side=256)
@@ -53,21 +61,48 @@ def tiny_student(seed: int = 0) -> StudentNet:
     return net
 
 
-def write_candidate(folder: Path, candidate: Candidate, net: StudentNet, source) -> Path:
-    """A candidate folder as write_outputs makes it (no model.onnx: compile does not read it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    deployed = deploy(net, candidate, source)
+BASELINE = Path(__file__).resolve().parents[2] / "reports" / "baseline" / "sd865.json"
+
+
+def pair_references(source) -> References:
+    """The committed student's and teacher's outputs on the FiveK evaluation pairs (compress.evaluation.references
+    restricted to the pairs)."""
     pairs = fivek_set(source)
-    base = resolve_model(candidate.base)
-    student = np.mean([psnr(enhance_array(base, x), y) for x, y in pairs.values()])
+    photos = {name: x for name, (x, _) in pairs.items()}
+    student, teacher = resolve_model("student"), resolve_model("teacher")
     with torch.no_grad():
-        compressed = np.mean([psnr(enhance_array(deployed, x), y) for x, y in pairs.values()])
-    save_checkpoint(net, "student", folder / "student.safetensors")
-    save_yaml(candidate, folder / "candidate.yaml")
-    save_json({"candidate": candidate.name, "quality": {"psnr_drop_vs_student": float(student - compressed),
-                                                         "student_psnr": float(student), "psnr": float(compressed)}},
-              folder / "metrics.json")
-    return folder
+        outputs = {name: {n: enhance_array(m, x) for n, x in photos.items()}
+                   for name, m in (("student", student), ("teacher", teacher))}
+    student_psnr = float(np.mean([psnr(outputs["student"][n], y) for n, (_, y) in pairs.items()]))
+    return References(pairs=pairs, photos=photos, student=outputs["student"], teacher=outputs["teacher"],
+                      student_psnr=student_psnr,
+                      student_lab={n: rgb2lab(img) for n, img in outputs["student"].items()},
+                      teacher_lab={n: rgb2lab(img) for n, img in outputs["teacher"].items()})
+
+
+def write_candidate(folder: Path, candidate: Candidate, net: StudentNet, source, refs: References) -> Path:
+    """A candidate folder as write_outputs makes it (no model.onnx: compile does not read it)."""
+    built = build_candidate(candidate, source, recover_steps=0, student=net, teacher=resolve_model("teacher"),
+                            refs=refs)
+    return write_outputs(built, folder, onnx=False).path
+
+
+def write_winners(base: Path, roles: dict[str, tuple[int, str] | None]) -> None:
+    """base/winners.json naming the candidate folders base/<dir> ({role: (trial, dir) | None}); a role whose
+    folder does not exist takes the description and quality of the first one that does."""
+    existing = [CandidateFolder(base / d) for _, d in filter(None, roles.values()) if (base / d).is_dir()]
+    winners = {}
+    for role, spec in roles.items():
+        if spec is None:
+            winners[role] = None
+            continue
+        trial, folder = spec
+        source = CandidateFolder(base / folder) if (base / folder).is_dir() else existing[0]
+        winners[role] = WinnerEntry(trial=trial, dir=folder, candidate=source.load_candidate(), fidelity="full",
+                                    quality=source.load_metrics().quality.to_json(), predicted_latency_ms={}, macs={},
+                                    peak_memory_mb={}, speedup_vs_student={}, constraints={})
+    WinnersDocument(target="sd865", search_space="compile-tests", roles={role: "a test fixture" for role in roles},
+                    student=Summary.load(BASELINE, "").student, winners=winners).save(base / "winners.json")
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +119,9 @@ def candidates(tmp_path_factory, source) -> dict[str, Path]:
                      placement={"low_res": "cpu", "full_res": "cpu"})
     int8 = Candidate(name="tiny_int8", quantization={"low_res": "int8", "full_res": "fp16", "calibration_images": 4},
                      placement={"low_res": "dsp", "full_res": "gpu"})
-    return {"tiny_fp32": write_candidate(root / "tiny_fp32", fp32, tiny_student(0), source),
-            "tiny_int8": write_candidate(root / "tiny_int8", int8, tiny_student(1), source)}
+    refs = pair_references(source)
+    return {"tiny_fp32": write_candidate(root / "tiny_fp32", fp32, tiny_student(0), source, refs),
+            "tiny_int8": write_candidate(root / "tiny_int8", int8, tiny_student(1), source, refs)}
 
 
 @pytest.fixture(scope="session")
@@ -94,12 +130,8 @@ def report_dir(tmp_path_factory, candidates) -> Path:
     (base / "trials").mkdir(parents=True)
     shutil.copytree(candidates["tiny_fp32"], base / "trials" / "0001")
     shutil.copytree(candidates["tiny_int8"], base / "trials" / "0002")
-    winners = {"fastest": {"trial": 1, "dir": "trials/0001", "predicted_latency_ms": {"preview": 1.0}},
-               "best_quality": {"trial": 2, "dir": "trials/0002"},
-               "balanced": {"trial": 1, "dir": "trials/0001"},
-               "no_winner": None,
-               "broken": {"trial": 9, "dir": "trials/0009"}}
-    (base / "winners.json").write_text(json.dumps({"winners": winners}))
+    write_winners(base, {"fastest": (1, "trials/0001"), "best_quality": (2, "trials/0002"),
+                         "balanced": (1, "trials/0001"), "no_winner": None, "broken": (9, "trials/0009")})
     return base
 
 
@@ -131,7 +163,7 @@ def bad_dsp(tmp_path_factory, candidates, source) -> dict:
     base = root / "reports" / "sd865"
     (base / "trials").mkdir(parents=True)
     shutil.copytree(candidates["tiny_int8"], base / "trials" / "0002")
-    (base / "winners.json").write_text(json.dumps({"winners": {"best_quality": {"trial": 2, "dir": "trials/0002"}}}))
+    write_winners(base, {"best_quality": (2, "trials/0002")})
     result = compile_winners(base, str(target), source, all_units=True, verify=False, audit=False)
     return {"result": result, "base": base, "target": target}
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aicam_opt.compile import compile_winners
+from aicam_opt.compile.documents import CompileDocument, Manifest
 from aicam_opt.errors import AicamError
 
 
@@ -16,6 +17,7 @@ from aicam_opt.errors import AicamError
 def test_compile_json_holds_every_role(compiled, report_dir):
     on_disk = json.loads((report_dir / "compile.json").read_text())
     assert on_disk == json.loads(json.dumps(compiled))
+    assert CompileDocument.load(report_dir / "compile.json", "").to_json() == on_disk  # what the report reads
     assert on_disk["schema"] == "aicam_opt.compile.winners/1" and on_disk["target"] == "sd865"
     winners = on_disk["winners"]
     assert set(winners) == {"fastest", "best_quality", "balanced", "no_winner", "broken"}
@@ -60,7 +62,7 @@ def test_all_units_adds_alternative_builds_beside_the_placed_ones(bad_dsp, aarch
         alt = alternatives[key]
         assert (alt["precision"], alt["engine"], alt["status"]) == (precision, engine, "compiled"), alt
         assert alt["artifact"] == f"{key[0]}-{key[1]}{aarch64_suffix}" and (out / alt["artifact"]).is_file()
-        manifest = json.loads((out / alt["manifest"]).read_text())
+        manifest = Manifest.load(out / alt["manifest"], "").to_json()
         assert manifest["role"] == "alternative" and manifest["artifact"]["isa"] == ["aarch64"]
         assert manifest["precision"] == precision and manifest["notes"][0].startswith("alternative build")
         if graph:

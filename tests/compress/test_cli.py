@@ -8,6 +8,7 @@ import pytest
 
 from aicam_opt.cli import main
 from aicam_opt.compress import Candidate
+from aicam_opt.compress.folder import CandidateFolder
 from aicam_opt.config import load_yaml, save_yaml
 from aicam_opt.models.checkpoints import load_model
 from aicam_opt.models.student import StudentConfig
@@ -52,6 +53,7 @@ def test_compress_writes_model_candidate_and_metrics(tmp_path, tiny_data, tiny_m
                  "--recover-steps", "2", "--eval-frames", "0"]) == 0
     assert load_yaml(out / "candidate.yaml", Candidate) == candidate
     metrics = json.loads((out / "metrics.json").read_text())
+    assert CandidateFolder(out).load_metrics().to_json() == metrics  # the schema the compile step reads it with
     q = metrics["quality"]
     for key in ("psnr_drop_vs_student", "deltae_vs_student", "psnr_vs_teacher", "psnr_vs_student"):
         assert np.isfinite(q[key])

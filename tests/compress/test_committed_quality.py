@@ -26,10 +26,10 @@ def test_int8_lowres_with_recovery_loses_at_most_0_3_db(committed):
 
     candidate = load_yaml(EXAMPLES / "int8_lowres.yaml", Candidate)
     built = build_candidate(candidate, committed, recover_steps=20, eval_frames=4)
-    quality = built.metrics["quality"]
+    quality = built.metrics.quality
     print(quality)
-    assert quality["pairs"] >= 3
-    assert quality["psnr_drop_vs_student"] <= 0.3, quality
+    assert quality.pairs >= 3
+    assert quality.psnr_drop_vs_student <= 0.3, quality
 
 
 @pytest.mark.bench

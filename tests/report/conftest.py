@@ -39,8 +39,11 @@ def add_trial(study, out, number, drop, deltae, latency, placement, fidelity="fu
         save_yaml(candidate, out / folder / "candidate.yaml")
         photo = next(iter(load_photos_cached().values()))
         write_photo(out / folder / "sample.jpg", photo)
-        attrs.update({"dir": folder, "quality": {"psnr_drop_vs_student": drop, "deltae_vs_student": deltae,
-                                                 "flicker": 2.4, "flicker_student": 2.34},
+        attrs.update({"dir": folder, "quality": {"psnr": 20.9 - drop, "student_psnr": 20.9, "psnr_drop_vs_student": drop,
+                                                 "psnr_vs_student": 40.0, "deltae_vs_student": deltae,
+                                                 "psnr_vs_teacher": 30.0, "deltae_vs_teacher": 2.0, "pairs": 2,
+                                                 "images": 3, "flicker": 2.4, "flicker_student": 2.34,
+                                                 "flicker_frames": 8},
                       "figures": figures(latency), "constraints": {"latency_ms.preview": latency - 33}})
         trial = optuna.trial.create_trial(values=[drop, deltae, latency], params={"full_res": placement},
                                           distributions={"full_res": CategoricalDistribution(["cpu", "gpu"])},

@@ -13,6 +13,7 @@ import pytest
 from aicam_opt.cli import main
 from aicam_opt.gate.summary import load_summary
 from aicam_opt.report import OUTPUTS, write_reports
+from aicam_opt.search.winners import WinnersDocument
 
 EVIL = "<script>alert('x')</script>"  # as tests/report/conftest.py puts in every user-controlled string
 
@@ -47,7 +48,8 @@ def test_trials_and_pareto_tables(written):
 def test_winners_follow_their_definitions(written):
     out, winners = written
     doc = json.loads((out / "winners.json").read_text())
-    assert doc == json.loads(json.dumps(winners))
+    assert doc == winners.to_json()
+    assert WinnersDocument.load_from(out / "winners.json") == winners  # what compile and the host timing read
     assert doc["winners"]["fastest_within_0.3db"]["trial"] == 1
     assert doc["winners"]["best_quality_within_budgets"]["trial"] == 0
     assert doc["winners"]["fastest_within_0.3db"]["speedup_vs_student"]["preview"] == pytest.approx(99 / 20)
@@ -70,9 +72,10 @@ def test_report_says_what_quality_was_measured_on(written):
 
 def test_embedded_data_without_a_clip_is_said_plainly():
     from aicam_opt.report.html import evaluation_text
+    from aicam_opt.search.blocks import EvaluationSet
 
-    text = evaluation_text({"data": "embedded scikit-image photos", "pairs": ["degraded/rocket"],
-                            "photos": ["degraded/rocket", "rocket"], "clip": None, "frames": 0})
+    text = evaluation_text(EvaluationSet(data="embedded scikit-image photos", pairs=["degraded/rocket"],
+                                         photos=["degraded/rocket", "rocket"], clip=None, frames=0))
     assert "1 pseudo-pair(s)" in text and "FiveK evaluation" not in text
     assert "flicker was not measured and the flicker limit was not applied" in text
 
@@ -121,10 +124,13 @@ def test_report_renders_in_headless_chromium(written, tmp_path):
 
 @pytest.mark.slow
 def test_host_timings_reach_the_summary_for_the_current_winners_only(written):
-    from aicam_opt.compile.measure import MEASURED_FILE, measure_winners
+    from aicam_opt.compile.documents import MeasuredTimings
+    from aicam_opt.compile.measure import measure_winners
+    from aicam_opt.search.folder import ReportFolder
 
     out, _ = written
-    measured = measure_winners(out, repeats=1)
+    measured = measure_winners(out, repeats=1).to_json()
+    assert MeasuredTimings.load(ReportFolder(out).measured, "").to_json() == measured
     assert measured["reference_ms"] > 0 and set(measured["host_ms"]) == {"fastest_within_0.3db",
                                                                           "best_quality_within_budgets", "knee"}
     from aicam_opt.cli import main as cli
@@ -134,7 +140,7 @@ def test_host_timings_reach_the_summary_for_the_current_winners_only(written):
     assert summary["measured"]["host_ms"] == measured["host_ms"]
     assert summary["measured"]["ratio"] == measured["ratio"] and set(measured["ratio"]) == set(measured["host_ms"])
     stale = {**measured, "trials": {role: 99 for role in measured["trials"]}}  # timings of other candidates
-    (out / MEASURED_FILE).write_text(json.dumps(stale))
+    ReportFolder(out).measured.write_text(json.dumps(stale))
     assert cli(["report", str(out)]) == 0
     stale_summary = json.loads((out / "summary.json").read_text())["measured"]
     assert stale_summary["host_ms"] == {} and stale_summary["ratio"] == {}

@@ -3,18 +3,23 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution
 
+from aicam_opt.compress.metrics import CandidateQuality
 from aicam_opt.search.pareto import dominates, hypervolume, knee, pareto_front, pick_winners
+from aicam_opt.search.records import CostFigures, TrialRecord
 from aicam_opt.search.space import SearchSpace
 
 
 def make_trial(number, drop, deltae, latency, fidelity="full", constraints=None, key=None):
+    quality = CandidateQuality(psnr=22.0 - drop, student_psnr=22.0, psnr_drop_vs_student=drop, psnr_vs_student=40.0,
+                               deltae_vs_student=deltae, psnr_vs_teacher=30.0, deltae_vs_teacher=2.0, pairs=3,
+                               images=3, flicker=2.0)
+    record = TrialRecord(fidelity=fidelity, candidate_key=key or str(number), quality=quality,
+                         figures=CostFigures(latency_ms={"preview": latency}, macs={"preview": 10**8},
+                                             peak_memory_mb={"preview": 50.0}),
+                         constraints=constraints if constraints is not None else {"latency_ms.preview": latency - 33.0})
     return optuna.trial.create_trial(
         values=[drop, deltae, latency], params={"k": key or str(number)},
-        distributions={"k": CategoricalDistribution([key or str(number)])},
-        user_attrs={"fidelity": fidelity, "candidate_key": key or str(number),
-                    "quality": {"psnr_drop_vs_student": drop, "deltae_vs_student": deltae, "flicker": 2.0},
-                    "figures": {"latency_ms": {"preview": latency}},
-                    "constraints": constraints if constraints is not None else {"latency_ms.preview": latency - 33.0}})
+        distributions={"k": CategoricalDistribution([key or str(number)])}, user_attrs=record.to_json())
 
 
 @pytest.fixture

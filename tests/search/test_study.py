@@ -20,6 +20,7 @@ from aicam_opt.errors import AicamError
 from aicam_opt.latency.target import load_target
 from aicam_opt.report import OUTPUTS
 from aicam_opt.search.objective import Objective, make_context, student_figures
+from aicam_opt.search.records import StudyRecord, TrialRecord
 from aicam_opt.search.space import load_space
 from aicam_opt.search.study import counted_trials, open_study, record_student, run_search
 
@@ -45,34 +46,35 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(ctx):
             raise RuntimeError("transform exploded on purpose")
         built = build_candidate(candidate, source, **kwargs)
         if len(calls) == 2:
-            built.metrics["quality"]["psnr_drop_vs_student"] = float("nan")
+            built.metrics.quality.psnr_drop_vs_student = float("nan")
         return built
 
     study = open_study(ctx.space, ctx.target, ctx.out_dir)
-    study.set_user_attr("student", student_figures(ctx))
+    StudyRecord.store_student(study, student_figures(ctx))
     run_search(ctx, study, 3, objective=Objective(ctx, build=flaky_build))
     trials = study.get_trials()
+    records = [TrialRecord.from_trial(t) for t in trials]
     assert [t.state for t in trials[:2]] == [TrialState.FAIL, TrialState.FAIL]
-    assert "transform exploded on purpose" in trials[0].user_attrs["fail_reason"]
-    assert "non-finite psnr_drop_vs_student" in trials[1].user_attrs["fail_reason"]
+    assert "transform exploded on purpose" in records[0].fail_reason
+    assert "non-finite psnr_drop_vs_student" in records[1].fail_reason
     assert trials[2].state == TrialState.COMPLETE and len(counted_trials(study)) == 3
-    done = trials[2]
-    assert np.isfinite(done.values).all() and done.user_attrs["fidelity"] == "full"
-    assert (ctx.out_dir / done.user_attrs["dir"] / "student.safetensors").exists()
+    done = records[2]
+    assert np.isfinite(trials[2].values).all() and done.fidelity == "full"
+    assert ctx.reports.candidate(done.dir).weights.exists()
     # the predicted latency is the model's, and the constraints reach Optuna
-    assert done.values[1] == pytest.approx(done.user_attrs["figures"]["latency_ms"]["preview"])
-    assert set(done.user_attrs["constraints"]) == {"latency_ms.preview", "peak_memory_mb"}
+    assert trials[2].values[1] == pytest.approx(done.figures.latency_ms["preview"])
+    assert set(done.constraints) == {"latency_ms.preview", "peak_memory_mb"}
 
 
 def test_the_student_block_records_what_quality_is_measured_on(ctx):
-    measured_on = student_figures(ctx)["measured_on"]
+    measured_on = student_figures(ctx).measured_on
     refs = ctx.refs_full
-    assert measured_on["data"] == ctx.source.description
-    assert measured_on["pairs"] == sorted(refs.pairs) and measured_on["photos"] == sorted(refs.photos)
-    assert measured_on["frames"] == len(refs.frames)
-    assert (measured_on["clip"] is None) == (not refs.frames)
+    assert measured_on.data == ctx.source.description
+    assert measured_on.pairs == sorted(refs.pairs) and measured_on.photos == sorted(refs.photos)
+    assert measured_on.frames == len(refs.frames)
+    assert (measured_on.clip is None) == (not refs.frames)
     if refs.frames:
-        assert measured_on["clip"] == "bedroom"  # the eval split's clip in ../shared/data
+        assert measured_on.clip == "bedroom"  # the eval split's clip in ../shared/data
 
 
 def test_a_study_measured_on_other_images_is_not_resumed(ctx, tmp_path):
@@ -140,8 +142,8 @@ def test_killed_run_resumes_without_losing_or_redoing_trials(tmp_path, data_sour
     after = {t.number: t.values for t in study.get_trials(states=(TrialState.COMPLETE,))}
     assert all(after[n] == v for n, v in before.items()), "a completed trial changed or vanished"
     assert len(counted_trials(study)) == 4
-    computed = [t.user_attrs["candidate_key"] for t in study.get_trials(states=(TrialState.COMPLETE,))
-                if "reused_from" not in t.user_attrs]
+    records = [TrialRecord.from_trial(t) for t in study.get_trials(states=(TrialState.COMPLETE,))]
+    computed = [r.candidate_key for r in records if r.reused_from is None]
     assert len(computed) == len(set(computed)), "a candidate was built twice"
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name

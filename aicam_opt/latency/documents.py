@@ -1,0 +1,108 @@
+"""The cost documents, one schema for their writers and readers: `aicam-opt cost --json` (schema
+"aicam_opt.cost/1", its shape in aicam_opt/latency/cli.py) and reports/<target>/cost.json (`aicam-opt
+optimize`: {"target", "reports": [one cost document per model, workload and unit]}, no schema key).
+"""
+from __future__ import annotations
+
+from ..config import Document, JsonBlock
+
+
+class Workload(JsonBlock):
+    name: str
+    height: int
+    width: int
+
+
+class PartPlacement(JsonBlock):
+    unit: str
+    precision: str
+    cores: int | None
+
+
+class CostTotal(JsonBlock):
+    macs: int
+    flops: int
+    params: int
+    bytes: int                  # read + written, as counted (unfused, model dtype)
+    bytes_moved: int            # after fusion, at each unit's precision
+    latency_ms: float           # predicted: parts + call overheads + transfers
+    ops_ms: float
+    call_overhead_ms: float
+    transfer_ms: float
+    transfer_bytes: int
+    uncounted_ops: int          # > 0: the latency misses ops the counter does not know
+
+
+class PartCost(JsonBlock):
+    macs: int
+    flops: int
+    bytes: int
+    latency_ms: float
+
+
+class ClassCost(JsonBlock):
+    ops: int
+    macs: int
+    flops: int
+    bytes: int
+    latency_ms: float
+
+
+class Budget(JsonBlock):
+    latency_ms: float | None
+    within: bool | None
+
+
+class OpRow(JsonBlock):
+    """One op in execution order: cost.records.OpCost.to_dict() and its predicted time."""
+
+    name: str
+    op: str
+    op_class: str
+    part: str
+    macs: int
+    adds: int
+    muls: int
+    divs: int
+    transcendentals: int
+    compares: int
+    bytes_read: int
+    bytes_written: int
+    params: int
+    dtype: str
+    scales_with_pixels: bool
+    counted: bool
+    note: str
+    scope: str
+    flops: int
+    unit: str
+    precision: str
+    bytes: int
+    bytes_moved: float          # after fusion and precision (0 when fused away)
+    compute_ms: float
+    memory_ms: float
+    overhead_ms: float
+    latency_ms: float
+    bound: str                  # "compute" | "memory" | "fused" | "unknown"
+    fused_into: str
+
+
+class CostDocument(Document):
+    SCHEMA = "aicam_opt.cost/1"
+
+    model: str
+    target: str
+    workload: Workload
+    placement: dict[str, PartPlacement]
+    total: CostTotal
+    parts: dict[str, PartCost]
+    by_class: dict[str, ClassCost]
+    budget: Budget
+    ops: list[OpRow]
+
+
+class CostReport(Document):
+    """reports/<target>/cost.json: the uncompressed student and teacher on each unit and budgeted workload."""
+
+    target: str
+    reports: list[CostDocument]

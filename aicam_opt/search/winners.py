@@ -1,0 +1,93 @@
+"""winners.json: the winners of a search, documented (schema "aicam_opt.winners/1"). Written by the report
+step, read by the compile step and the host timing; the schema lives here, below both.
+
+    {"schema": "aicam_opt.winners/1", "target": ..., "search_space": ..., "roles": {role: meaning},
+     "student": {...figures of the uncompressed student..., "measured_on": {"data", "pairs", "photos", "clip",
+                 "frames"}: the evaluation images every quality figure of the run comes from},
+     "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
+                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints"}}}
+
+`dir` is the winner's candidate folder relative to the report folder (search.folder.ReportFolder).
+"""
+from __future__ import annotations
+
+from optuna.trial import FrozenTrial
+
+from ..compress.metrics import FiniteQuality
+from ..config import Document
+from .blocks import Finite, StudentBlock
+from .records import CandidateDescription, StudentRecord, TrialRecord
+from .space import SearchSpace
+
+ROLE_MEANING = {
+    "fastest_within": "the lowest predicted {workload} latency among full-fidelity candidates within {tol:g} dB "
+                      "PSNR of the uncompressed student (and within the flicker limit)",
+    "best_quality_within_budgets": "the lowest PSNR drop among full-fidelity candidates that meet every constraint "
+                                   "(latency budgets, peak memory, flicker)",
+    "knee": "the balanced trade-off: the feasible front's point nearest the ideal point, objectives scaled to [0, 1]",
+}
+
+
+class WinnerEntry(Finite):
+    """A winning trial: its candidate, folder, quality and predicted figures (the fields of blocks.Figures)."""
+
+    trial: int
+    dir: str | None
+    candidate: CandidateDescription
+    fidelity: str | None
+    quality: FiniteQuality
+    predicted_latency_ms: dict[str, float]
+    macs: dict[str, int]
+    peak_memory_mb: dict[str, float]
+    speedup_vs_student: dict[str, float]
+    constraints: dict[str, float]
+
+    @classmethod
+    def of(cls, trial: FrozenTrial, student: StudentRecord) -> "WinnerEntry":
+        record = TrialRecord.from_trial(trial)
+        figures = record.figures
+        return cls.model_validate({
+            "trial": trial.number, "dir": record.dir, "candidate": record.candidate, "fidelity": record.fidelity,
+            "quality": record.quality.to_json(), "predicted_latency_ms": figures.latency_ms, "macs": figures.macs,
+            "peak_memory_mb": figures.peak_memory_mb,
+            "speedup_vs_student": {w: student.latency_ms[w] / ms for w, ms in figures.latency_ms.items() if ms > 0},
+            "constraints": record.constraints or {}})
+
+
+def student_block(student: StudentRecord) -> StudentBlock:
+    """The study's student record as the documents show it (its latency named predicted_latency_ms)."""
+    block = {"predicted_latency_ms": student.latency_ms, "macs": student.macs, "peak_memory_mb": student.peak_memory_mb,
+             "placement": student.placement, "quality": student.quality.to_json(), "params": student.params}
+    if student.measured_on is not None:
+        block["measured_on"] = student.measured_on.to_json()
+    return StudentBlock.model_validate(block)
+
+
+class WinnersDocument(Document):
+    SCHEMA = "aicam_opt.winners/1"
+
+    target: str
+    search_space: str
+    roles: dict[str, str]
+    student: StudentBlock
+    winners: dict[str, WinnerEntry | None]
+
+    @classmethod
+    def load_from(cls, path) -> "WinnersDocument":
+        return cls.load(path, "Regenerate it from the study (`aicam-opt report DIR`) or re-run the search.",
+                        missing="Run the search first (`aicam-opt optimize --target T`).")
+
+
+def role_meanings(space: SearchSpace, roles: list[str]) -> dict[str, str]:
+    out = {}
+    for role in roles:
+        key = "fastest_within" if role.startswith("fastest_within") else role
+        out[role] = ROLE_MEANING[key].format(workload=space.latency_objective, tol=space.quality_tolerance_db)
+    return out
+
+
+def winners_document(target: str, space: SearchSpace, student: StudentRecord,
+                     winners: dict[str, FrozenTrial | None]) -> WinnersDocument:
+    return WinnersDocument(target=target, search_space=space.name, roles=role_meanings(space, list(winners)),
+                           student=student_block(student),
+                           winners={role: WinnerEntry.of(t, student) if t else None for role, t in winners.items()})
