@@ -116,8 +116,9 @@ def _check_holds_a_study(url: str) -> None:
     if path.stat().st_size == 0:
         raise AicamError(f"{path} is empty (0 bytes): not a study (an interrupted first run or a failed copy "
                          f"leaves this). Nothing was changed; {rerun}")
-    try:  # read-only: a damaged file is reported, never repaired or overwritten
-        with sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True) as con:
+    # Only reads (mode=rw: never creates the file; a crashed writer's journal is rolled back, as Optuna would).
+    try:
+        with sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=rw", uri=True, timeout=30) as con:
             check = con.execute("PRAGMA quick_check(1)").fetchone()[0]
             holds = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone()
         con.close()
