@@ -59,6 +59,8 @@ def optimize(out: Path, log: Path, storage: str | None, data_root: Path | None, 
     if storage:
         cmd += ["--storage", storage]
     env = {k: v for k, v in os.environ.items() if k != "AICAM_DATA"}
+    # One thread each: several workers share the cores (torch's default, one thread per core each, thrashes).
+    env["OMP_NUM_THREADS"] = "1"
     if data_root:
         env["AICAM_DATA"] = str(data_root)
     with log.open("w") as sink:
