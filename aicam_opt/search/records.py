@@ -62,6 +62,8 @@ class TrialRecord(JsonBlock):
     full_seconds: float | None = None
     reused_from: int | None = None          # the trial whose results this one copies (same candidate_key)
     fail_reason: str | None = None
+    worker: str | None = None               # host:pid of the worker that ran it (several workers, one study)
+    surplus: str | None = None              # why it did not run: other workers had taken the budget
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> "TrialRecord":
