@@ -21,10 +21,11 @@ only launches it over FastRPC): the `default` TIR pipeline, the host finalisatio
 here: `_capture_hexagon_objects` takes the object file it would link instead, and the artifact is
 that (unlinked) object.
 
-Artifacts: a shared library needs a linker for the target. With no aarch64 cross toolchain here
-(`targets.cross_compiler`), CPU and GPU parts are exported with `export_library(<stem>.tar)`: a tar of
-the object files (aarch64 ELF: the kernels, and `devc.o` carrying the VM executable and, for the GPU,
-the OpenCL source) that the Android NDK links into a .so.
+Artifacts: CPU and GPU parts are linked into `<stem>.so` by `link.export` when a linker for the
+target's platform is here (Android: the NDK; aarch64 Linux: gcc-aarch64-linux-gnu; this host), else
+exported with `export_library(<stem>.tar)`: a tar of the object files (the kernels, and `devc.o`
+carrying the VM executable and, for the GPU, the OpenCL source) that the platform's linker turns into
+the same .so. The artifact's `link` record says which.
 """
 from __future__ import annotations
 
@@ -35,12 +36,12 @@ import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from .. import atomic
 from ..kernels import fullres as fused
-from . import hexagon_intrinsics
-from .targets import ELF_MACHINES, cross_compiler, expected_isa, without_host
+from . import hexagon_intrinsics, link
+from .targets import ELF_MACHINES, expected_isa, without_host
 
 
 class CompileFailure(Exception):
@@ -436,20 +437,8 @@ def export_artifact(compiled: Compiled, stem: Path) -> dict[str, Any]:
                             for sym in hexagon_intrinsics.undefined_symbols(data)})
         extra["undefined_symbols"] = undefined  # type: ignore[assignment]
     else:
-        cc = cross_compiler(compiled.target)
-        if cc is not None:
-            path = stem.with_suffix(".so")
-            fcompile = _fcompile(cc)
-            with atomic.atomic_path(path) as tmp:
-                compiled.executable.export_library(str(tmp), fcompile=fcompile)
-            fmt, linked = f"shared library linked with {cc}", True
-        else:
-            path = stem.with_suffix(".tar")
-            with atomic.atomic_path(path) as tmp:
-                compiled.executable.export_library(str(tmp))
-            fmt = ("tar of object files from export_library (no aarch64 cross linker here: link them with the "
-                   "Android NDK, e.g. tvm.support.ndk.create_shared with TVM_NDK_CC set)")
-            linked = False
+        path, extra["link"] = link.export(compiled.executable, stem, compiled.target)
+        fmt, linked = link.describe(extra["link"]), extra["link"]["linked"]
         sources = _opencl_sources(compiled.executable.mod)
         if sources:
             cl = stem.with_suffix(".cl")
@@ -461,17 +450,6 @@ def export_artifact(compiled: Compiled, stem: Path) -> dict[str, Any]:
     return {"file": path.name, "format": fmt, "linked": linked, "sha256": sha256_bytes(data), "bytes": len(data),
             "isa": sorted({m["isa"] for m in members if m["isa"]}), "expected_isa": expected_isa(compiled.target),
             "members": members, **extra}
-
-
-def _fcompile(cc: str) -> Callable:
-    import os
-
-    from tvm.support import cc as tvm_cc
-    from tvm.support import ndk
-
-    if os.environ.get("TVM_NDK_CC"):
-        return ndk.create_shared
-    return tvm_cc.cross_compiler(cc)
 
 
 def check_isa(artifact: dict[str, Any]) -> None:
