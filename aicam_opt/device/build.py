@@ -73,7 +73,7 @@ class BuiltPart:
     def artifact(self) -> dict[str, Any] | None:
         if self.file is None:
             return None
-        return {"file": self.file.name, "path": str(self.file), "sha256": self.sha256, "bytes": self.file.stat().st_size,
+        return {"file": self.file.name, "sha256": self.sha256, "bytes": self.file.stat().st_size,
                 "isa": self.isa, "link": self.link, "tvm_target": self.target}
 
 

@@ -255,6 +255,10 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
                 options.ndk, log)
             _fill_parts(documents[model.label], parts[model.label], model, options, height, width)
         outputs.save()
+        runnable = [p for built_parts in parts.values() for p in built_parts if not p.skipped]
+        if not runnable:
+            reasons = sorted({f"{p.part}: {p.skipped}" for built_parts in parts.values() for p in built_parts})
+            raise AicamError("nothing can be measured, no part could be built for the remote:\n  " + "\n  ".join(reasons))
         remote = _connect(spec, local)
         try:
             device = DeviceInfo(**remotes.device_info(remote, options.threads))

@@ -12,7 +12,7 @@ One model (`student`, a candidate folder), schema "aicam_opt.device.measure/1":
         measured_ms (median of the repeats) | null, predicted_ms | null, predicted_missing (why not) | null,
         ratio (measured / predicted) | null, spread {median_ms, mean_ms, min_ms, max_ms, q1_ms, q3_ms, iqr_ms,
         std_ms, repeats, number, times_ms} | null, reason (skipped/failed) | null,
-        artifact {file, path, sha256, bytes, isa, link {platform, linked, linker, found_by, options, reason},
+        artifact {file, sha256, bytes, isa, link {platform, linked, linker, found_by, options, reason},
                   tvm_target} | null}},
     total: {measured_ms, measured_from ("end_to_end" | "sum_of_parts") | null, measured_missing | null,
             sum_of_parts_ms | null, predicted_ms | null, predicted_missing | null, ratio | null},

@@ -148,3 +148,12 @@ def test_malformed_rows_file_stops_the_run_before_building(tmp_path, tiny_dir, c
     err = capsys.readouterr().err
     assert code == 2 and "field 'measurements.0.ms'" in err and "fix or remove the malformed rows" in err
     assert rows.read_text().count("model:") == 1  # untouched
+
+
+def test_nothing_buildable_is_an_error_naming_the_missing_linker(rpc_server, tiny_dir, tmp_path, monkeypatch, source):
+    """sd865's units are Android: without an NDK nothing links, which is said before connecting to anything."""
+    monkeypatch.delenv("TVM_NDK_CC", raising=False)
+    with pytest.raises(MeasurementFailed, match=r"(?s)nothing can be measured.*\n  low_res: no linker for android-aarch64 "
+                                                r"on this machine: give the Android NDK with --ndk PATH"):
+        measure(str(tiny_dir), RemoteSpec(rpc=rpc_server.address),
+                MeasureOptions("sd865", WORKLOAD, repeat=3), tmp_path / "none.json", source=source)
