@@ -25,6 +25,7 @@ COMMANDS = [
     "aicam_opt.runtime.cli",
     "aicam_opt.compress.cli",
     "aicam_opt.compile.cli",
+    "aicam_opt.device.cli",
     "aicam_opt.gate.cli",
     "aicam_opt.report.cli",
 ]

@@ -36,7 +36,7 @@ from .documents import CandidateCompileReport, Manifest
 from .failures import CompileFailure, error_reason
 from .parts import (PARTS, RELAX_ONNX, LoadedCandidate, Part, export_full_res_onnx, export_low_res_onnx,
                     full_res_kernel_part, full_res_onnx_part, kernel_can_represent, load_candidate, low_res_part)
-from .targets import tvm_target, without_host
+from .targets import tvm_target
 from .verify import verify_host
 
 MANIFEST_SCHEMA = Manifest.SCHEMA

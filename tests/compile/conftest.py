@@ -170,11 +170,11 @@ def bad_dsp(tmp_path_factory, candidates, source) -> dict:
 
 @pytest.fixture(scope="session")
 def aarch64_suffix() -> str:
-    """The file suffix of a CPU or GPU artifact: a linked .so when an aarch64 cross linker is installed
-    (unit_kinds/llvm.py cross_compiler), else a tar of the object files."""
-    from aicam_opt.compile.unit_kinds.llvm import cross_compiler
+    """The file suffix of an sd865 CPU or GPU artifact: a linked .so when the Android NDK is here
+    (compile/link.py), else a tar of the object files."""
+    from aicam_opt.compile.link import find_linker
 
-    return ".so" if cross_compiler("aarch64") else ".tar"
+    return ".so" if find_linker("android-aarch64") else ".tar"  # sd865's units run Android
 
 
 @pytest.fixture(scope="session")

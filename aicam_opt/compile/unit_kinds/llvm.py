@@ -1,18 +1,14 @@
 """LLVM CPU units (the phone's Kryo cores, this host): TVM's standard build, the ISA from the target
-triple, and linking with a cross compiler for that ISA when one is installed.
-
-Artifacts: a shared library needs a linker for the target. With no aarch64 cross toolchain here
-(`cross_compiler`), parts are exported with `export_library(<stem>.tar)`: a tar of the object files
-(aarch64 ELF: the kernels, and `devc.o` carrying the VM executable) that the Android NDK links into a .so.
+triple, and linking for the target's platform when its linker is installed (link.py: this host, aarch64
+Linux through gcc-aarch64-linux-gnu, Android through the NDK). Without one, parts are exported with
+`export_library(<stem>.tar)`: a tar of the object files (the kernels, and `devc.o` carrying the VM
+executable) that the platform's linker turns into the same .so.
 """
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
-from ... import atomic
 from ...kernels import fullres as fused
 from ..failures import CompileFailure, error_reason
 
@@ -42,46 +38,13 @@ def triple_isa(target: dict[str, Any]) -> str:
     return triple.split("-")[0]
 
 
-def cross_compiler(isa: str) -> str | None:
-    """A C compiler that links shared libraries for `isa`, or None.
+def export_library(compiled: "Compiled", stem: Path) -> tuple[Path, dict[str, Any]]:
+    """`<stem>.so` linked for the target's platform when its linker is here (link.py), else `<stem>.tar`
+    of the object files; the link record says which."""
+    from .. import link
 
-    Only aarch64 is looked for: `$TVM_NDK_CC` (TVM's convention for the Android NDK's clang), else an
-    `aarch64-linux-android*-clang` or `aarch64-linux-gnu-gcc` on PATH. Without one, artifacts are
-    exported as a tar of object files (link them on a machine with the NDK)."""
-    if isa != "aarch64":
-        return None
-    env = os.environ.get("TVM_NDK_CC")
-    if env and shutil.which(env):
-        return shutil.which(env)
-    for name in ("aarch64-linux-android29-clang", "aarch64-linux-android-clang", "aarch64-linux-gnu-gcc"):
-        if shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-def _fcompile(cc: str) -> Callable:
-    from tvm.support import cc as tvm_cc
-    from tvm.support import ndk
-
-    if os.environ.get("TVM_NDK_CC"):
-        return ndk.create_shared
-    return tvm_cc.cross_compiler(cc)
-
-
-def export_library(compiled: "Compiled", stem: Path, isa: str) -> tuple[Path, dict[str, Any]]:
-    """`<stem>.so` linked with a cross compiler for `isa`, else `<stem>.tar` of the object files."""
-    cc = cross_compiler(isa)
-    if cc is not None:
-        path = stem.with_suffix(".so")
-        with atomic.atomic_path(path) as tmp:
-            compiled.executable.export_library(str(tmp), fcompile=_fcompile(cc))
-        return path, {"format": f"shared library linked with {cc}", "linked": True}
-    path = stem.with_suffix(".tar")
-    with atomic.atomic_path(path) as tmp:
-        compiled.executable.export_library(str(tmp))
-    return path, {"format": "tar of object files from export_library (no aarch64 cross linker here: link them with "
-                            "the Android NDK, e.g. tvm.support.ndk.create_shared with TVM_NDK_CC set)",
-                  "linked": False}
+    path, record = link.export(compiled.executable, stem, compiled.target)
+    return path, {"format": link.describe(record), "linked": record["linked"], "link": record}
 
 
 class LlvmKind:
@@ -113,10 +76,10 @@ class LlvmKind:
         return tvm.compile(scheduled, target=self.build_target(target)), []
 
     def export(self, compiled: "Compiled", stem: Path) -> tuple[Path, dict[str, Any]]:
-        return export_library(compiled, stem, self.expected_isa(compiled.target))
+        return export_library(compiled, stem)
 
     def notes(self, target: dict[str, Any], artifact: dict[str, Any] | None) -> list[str]:
         return []
 
 
-__all__ = ["ELF_MACHINES", "LlvmKind", "cross_compiler", "export_library", "triple_isa", "tvm_target_object"]
+__all__ = ["ELF_MACHINES", "LlvmKind", "export_library", "triple_isa", "tvm_target_object"]
