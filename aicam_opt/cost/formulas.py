@@ -74,11 +74,12 @@ def matmul(out_shape: Shape, reduction: int, has_bias: bool = False) -> Arith:
 
 # --- element-wise -----------------------------------------------------------------------------
 
-# Per output element. leaky_relu = select(x > 0, x, slope * x); hardtanh = clamp.
+# Per output element. leaky_relu = select(x > 0, x, slope * x), prelu the same with a learned slope per
+# channel; hardtanh = clamp.
 ELEMENTWISE = {
     "add": Arith(adds=1), "sub": Arith(adds=1), "neg": Arith(adds=1), "rsub": Arith(adds=1),
     "mul": Arith(muls=1), "div": Arith(divs=1), "reciprocal": Arith(divs=1),
-    "relu": Arith(compares=1), "leaky_relu": Arith(compares=1, muls=1),
+    "relu": Arith(compares=1), "leaky_relu": Arith(compares=1, muls=1), "prelu": Arith(compares=1, muls=1),
     "clamp_one_sided": Arith(compares=1), "clamp": Arith(compares=2), "hardtanh": Arith(compares=2),
     "maximum": Arith(compares=1), "minimum": Arith(compares=1), "where": Arith(compares=1),
     "abs": Arith(compares=1), "floor": Arith(compares=1), "ceil": Arith(compares=1),

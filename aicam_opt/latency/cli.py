@@ -23,7 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cost.add_argument("--unit", choices=UNIT_NAMES, default="cpu", help="unit that runs the model (default: cpu)")
     cost.add_argument("--precision", choices=PRECISIONS, default=None, help="default: the unit's first supported precision")
     cost.add_argument("--cores", type=int, default=1, help="CPU cores (the fastest first); default 1")
-    cost.add_argument("--workload", default="preview", help="preview | photo100mp | video8k | HxW (height x width); default preview")
+    cost.add_argument("--workload", default=None,
+                      help="preview | photo100mp | video8k | HxW (height x width); default: preview for the suite's "
+                           "models, the graph's own input size for an .onnx file")
     cost.add_argument("--place", action="append", default=[], metavar="PART=UNIT[:PRECISION]",
                       help="place one part elsewhere, e.g. --place low_res=dsp:int8 --place full_res=gpu:fp16")
     cost.add_argument("--top", type=int, default=25, help="ops shown in the table (most expensive first); 0 for all")
