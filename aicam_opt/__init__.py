@@ -28,11 +28,12 @@ except aicam_opt/cli.py.
     12 runtime
     13 search
     14 compile
-    15 report
-    16 gate
-    17 optimize
-    18 api
-    19 cli
+    15 device
+    16 report
+    17 gate
+    18 optimize
+    19 api
+    20 cli
 """
 from __future__ import annotations
 

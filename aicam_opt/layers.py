@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("runtime",),
     ("search",),
     ("compile",),
+    ("device",),                        # measuring compiled parts on a device over TVM RPC
     ("report",),
     ("gate",),
     ("optimize",),

@@ -9,18 +9,18 @@
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..compile.parts import LoadedCandidate, load_candidate
-from ..compile.winners import winners_file
+from ..compile.winners import report_folder
 from ..compress.build import deploy
 from ..compress.candidate import Candidate
 from ..data import DataSource
 from ..errors import AicamError
 from ..models.checkpoints import committed_path, load_model, sha256_of
 from ..models.student import StudentNet
+from ..search.winners import WinnersDocument
 
 STUDENT = "student"
 
@@ -43,21 +43,16 @@ def committed_student(target: str, source: DataSource) -> ModelToMeasure:
 
 
 def _winner_folders(report: Path, target: str) -> tuple[Path, dict[Path, list[str]]]:
-    path = winners_file(report, target)
-    try:
-        winners = json.loads(path.read_text()).get("winners")
-    except (OSError, json.JSONDecodeError, AttributeError) as err:
-        raise AicamError(f"{path}: not readable winners JSON ({err}); re-run the search") from None
-    if not isinstance(winners, dict):
-        raise AicamError(f"{path}: expected {{\"winners\": {{role: {{\"trial\": n, \"dir\": ...}} or null}}}}")
+    path = report_folder(report, target).winners
+    winners = WinnersDocument.load_from(path).winners
     folders: dict[Path, list[str]] = {}
     for role, info in winners.items():
         if info is None:
             continue
-        if not isinstance(info, dict) or not info.get("dir"):
+        if not info.dir:
             raise AicamError(f"{path}: winner {role!r} has no 'dir' (a candidate folder relative to {path.parent}); "
                              "re-run the search")
-        folders.setdefault((path.parent / info["dir"]).resolve(), []).append(role)
+        folders.setdefault((path.parent / info.dir).resolve(), []).append(role)
     if not folders:
         raise AicamError(f"{path}: no winners to measure (every role is null)")
     return path, folders
