@@ -28,7 +28,7 @@ def test_help_and_version_load_no_heavy_library(argv):
 def test_every_command_is_listed_and_gets_its_full_parser():
     names = {name for module in COMMANDS for name in declared_commands(module)}
     assert names == {"train", "evaluate", "optimize", "cost", "calibrate", "enhance", "compress", "compile", "gate",
-                     "report"}
+                     "report", "measure"}
     for name in names:  # the chosen command's parser has its own options (the stubs have none)
         subparsers = build_parser(name)._subparsers._group_actions[0]
         assert any(a.option_strings for a in subparsers.choices[name]._actions if a.dest != "help"), name

@@ -63,22 +63,15 @@ def this_platform() -> str:
     return f"linux-{arch}" if host_platform.system() == "Linux" else f"{host_platform.system().lower()}-{arch}"
 
 
-def _triple(target: dict[str, Any]) -> str:
-    """The llvm triple the object code of a build for `target` is for (a GPU part: its host's)."""
-    host = target if target.get("kind") == "llvm" else target.get("host") or {}
-    if isinstance(host, str):  # a host given as a target string ("llvm -mtriple=...")
-        for token in host.split():
-            if token.startswith("-mtriple="):
-                return token.split("=", 1)[1]
-        return ""
-    return str(host.get("mtriple", ""))
-
-
 def platform_of(target: dict[str, Any]) -> str:
-    """The platform a build for `target` links for (see the module doc); an unknown triple is returned as is."""
-    if target.get("kind") == "hexagon":
-        return "hexagon"
-    triple = _triple(target)
+    """The platform a build for `target` links for (see the module doc); an unknown triple is returned as is,
+    a kind this project links nothing for by its name."""
+    from .unit_kinds import for_target
+
+    kind = for_target(target)
+    triple = kind.link_triple(target)
+    if triple is None:
+        return kind.name
     if not triple:
         return this_platform()  # llvm without a triple builds for the machine that compiles
     arch = triple.split("-")[0]

@@ -25,7 +25,8 @@ from typing import Any, Callable, Literal
 import numpy as np
 import torch
 
-from ..compile import backend, link
+from ..compile import backend, engines, link
+from ..compile.failures import CompileFailure
 from ..compile.parts import (KERNEL_PARAM_NAMES, Part, export_full_res_onnx, export_low_res_onnx, full_res_kernel_part,
                              full_res_onnx_part, kernel_can_represent, low_res_part)
 from ..compile.targets import host_target, tvm_target
@@ -135,7 +136,7 @@ def _link(built: BuiltPart, executable: Any, stem: Path, ndk: str | None) -> Non
     assert built.target is not None
     path, record = link.export(executable, stem, built.target, ndk, require=True)
     built.file, built.link, built.sha256 = path, record, _sha256(path)
-    built.isa = backend.elf_machine(path.read_bytes()[:64])
+    built.isa = backend.isa_of(path.read_bytes()[:64])
 
 
 def _linker_missing(target: dict[str, Any], ndk: str | None) -> str | None:
@@ -169,9 +170,8 @@ def build_model(model: ModelToMeasure, target_name: str, height: int, width: int
         clock = time.perf_counter()
         log(f"building {model.label} {part.name} for {part.unit} ({link.platform_of(item.target)})")
         try:
-            compiled = backend.compile_kernel(part.kernel_spec, item.target) if part.engine == "fused_kernel" else \
-                backend.compile_relax(part.onnx_path, item.target)
-        except backend.CompileFailure as err:
+            compiled = engines.get(part.engine).compile(part, item.target)
+        except CompileFailure as err:
             item.skipped = f"TVM could not compile it for the {part.unit} (stage {err.stage}: {err.reason})"
             continue
         try:

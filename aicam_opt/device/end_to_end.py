@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..compile import backend
+from ..compile import unit_kinds
+from ..compile.engines.relax_graph import import_onnx
 from ..compile.parts import KERNEL_PARAM_NAMES
 from ..kernels import fullres as fused
 from ..kernels.spec import KernelSpec
@@ -42,8 +43,8 @@ def end_to_end_module(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_
     import tvm
     from tvm import relax
 
-    tgt = backend.make_target(target)
-    low_res = backend.import_onnx(onnx_path)
+    tgt = unit_kinds.for_target(target).build_target(target)
+    low_res = import_onnx(onnx_path)
     kernel = fused.schedule_for(fused.define_fullres(spec), tgt)["main"]
     builder = relax.BlockBuilder(low_res)
     kernel_gv = builder.add_func(destination_last(kernel), "fullres_dps")
@@ -67,7 +68,7 @@ def compile_end_to_end(onnx_path, spec: KernelSpec, params: dict[str, Any], grid
     import tvm
 
     module = end_to_end_module(onnx_path, spec, params, grid_shape, lowres_size, height, width, target)
-    return tvm.compile(module, target=backend.make_target(target))
+    return tvm.compile(module, target=unit_kinds.for_target(target).build_target(target))
 
 
 __all__ = ["ENTRY", "end_to_end_module", "compile_end_to_end", "destination_last"]

@@ -17,6 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+
+from aicam_opt.compress.folder import CandidateFolder
+from aicam_opt.report.summary import Summary
+from aicam_opt.search.winners import WinnerEntry, WinnersDocument
 import torch
 
 from aicam_opt.compress.candidate import Candidate
@@ -131,9 +135,16 @@ def report_dir(tmp_path_factory) -> Path:
     """reports/host with winners.json: `fastest` and `balanced` name the same tiny candidate, `none` is null."""
     base = tmp_path_factory.mktemp("reports") / "host"
     tiny_candidate(base / "trials" / "0001")
-    winners = {"fastest": {"trial": 1, "dir": "trials/0001"}, "balanced": {"trial": 1, "dir": "trials/0001"},
-               "none": None}
-    (base / "winners.json").write_text(json.dumps({"winners": winners}))
+    # the figures measure does not read are placeholders of the right type; the folder and roles are real
+    quality = {"psnr": 30.0, "student_psnr": 30.0, "psnr_drop_vs_student": 0.0, "psnr_vs_student": 50.0,
+               "deltae_vs_student": 0.1, "psnr_vs_teacher": 40.0, "deltae_vs_teacher": 0.5, "pairs": 1, "images": 1}
+    entry = WinnerEntry(trial=1, dir="trials/0001", candidate=CandidateFolder(base / "trials" / "0001").load_candidate(),
+                        fidelity="full", quality=quality, predicted_latency_ms={}, macs={}, peak_memory_mb={},
+                        speedup_vs_student={}, constraints={})
+    student = Summary.load(Path(__file__).resolve().parents[2] / "reports" / "baseline" / "sd865.json", "").student
+    WinnersDocument(target="host", search_space="device-tests", roles={"fastest": "a test fixture",
+                    "balanced": "a test fixture", "none": "a test fixture"}, student=student,
+                    winners={"fastest": entry, "balanced": entry, "none": None}).save(base / "winners.json")
     return base
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from aicam_opt.compile import backend, link, shared_library
+from aicam_opt.compile.engines.fused_kernel import compile_kernel
+from aicam_opt.compile.engines.relax_graph import compile_relax
 from aicam_opt.compile.parts import export_low_res_onnx
 from aicam_opt.errors import AicamError
 from aicam_opt.kernels import fullres
@@ -49,7 +51,7 @@ def test_platforms_of_the_targets():
 def test_android_without_ndk_keeps_the_object_tar(tmp_path, monkeypatch):
     """No NDK here: an Android part stays a tar of objects, and the record says how to link it."""
     monkeypatch.delenv("TVM_NDK_CC", raising=False)
-    compiled = backend.compile_kernel(spec_for(TINY, "uint8"), fullres.PHONE_CPU_TARGET)
+    compiled = compile_kernel(spec_for(TINY, "uint8"), fullres.PHONE_CPU_TARGET)
     artifact = backend.export_artifact(compiled, tmp_path / "full_res-cpu")
     assert artifact["file"] == "full_res-cpu.tar" and not artifact["linked"]
     record = artifact["link"]
@@ -79,7 +81,7 @@ def test_ndk_root_resolves_to_its_aarch64_clang(tmp_path):
 @pytest.mark.slow
 def test_fused_kernel_links_for_aarch64_linux_and_is_loadable(tmp_path):
     needs_cross()
-    compiled = backend.compile_kernel(spec_for(TINY, "uint8"), AARCH64_LINUX)
+    compiled = compile_kernel(spec_for(TINY, "uint8"), AARCH64_LINUX)
     artifact = backend.export_artifact(compiled, tmp_path / "full_res-cpu")  # compile's own export
     assert artifact["file"] == "full_res-cpu.so" and artifact["linked"]
     assert artifact["link"]["platform"] == "linux-aarch64" and artifact["link"]["linker"] == CROSS
@@ -98,7 +100,7 @@ def test_relax_low_res_graph_links_for_aarch64_linux_and_is_loadable(tmp_path, t
     from aicam_opt.compile.parts import load_candidate
 
     loaded = load_candidate(tiny_dir, source)
-    compiled = backend.compile_relax(export_low_res_onnx(loaded, tmp_path / "low_res.onnx"), AARCH64_LINUX)
+    compiled = compile_relax(export_low_res_onnx(loaded, tmp_path / "low_res.onnx"), AARCH64_LINUX)
     artifact = backend.export_artifact(compiled, tmp_path / "low_res-cpu")
     assert artifact["file"] == "low_res-cpu.so" and artifact["link"]["platform"] == "linux-aarch64"
     library = shared_library.check_loadable(tmp_path / "low_res-cpu.so", "aarch64")

@@ -37,16 +37,17 @@ def test_student_through_an_rpc_server_beside_the_host_prediction(rpc_server, bu
     for name in ("low_res", "full_res", "end_to_end"):
         _sane(parts[name])
         assert parts[name]["artifact"]["link"]["platform"] == "linux-x86_64" and parts[name]["artifact"]["isa"] == "x86_64"
-    # measured beside predicted: the model prices the low-res graph on the host; the fused kernel only
-    # with fitted kernel figures, which the host calibration does not have yet: no number, the reason.
+    # measured beside predicted: the model prices the low-res graph and the fused kernel (from the host's
+    # fitted kernel figures) on the host
     low, full = parts["low_res"], parts["full_res"]
     print(f"\nhost, {WORKLOAD}: low_res measured {low['measured_ms']:.2f} ms, predicted {low['predicted_ms']:.2f} ms; "
-          f"full_res measured {full['measured_ms']:.2f} ms, predicted: {full['predicted_missing']}")
-    assert low["predicted_ms"] > 0 and low["ratio"] == pytest.approx(low["measured_ms"] / low["predicted_ms"])
-    assert full["predicted_ms"] is None and "no figures for the fused full-res kernel" in full["predicted_missing"]
+          f"full_res measured {full['measured_ms']:.2f} ms, predicted {full['predicted_ms']:.2f} ms")
+    for part in (low, full):
+        assert part["predicted_ms"] > 0 and part["ratio"] == pytest.approx(part["measured_ms"] / part["predicted_ms"])
+    assert 1 / 3 < full["ratio"] < 3  # the kernel model is validated on this host (calibration report)
     total = data["total"]
     assert total["measured_from"] == "end_to_end" and total["measured_ms"] == parts["end_to_end"]["measured_ms"]
-    assert total["predicted_ms"] is None and total["predicted_missing"]
+    assert total["predicted_ms"] > 0
     # one call of both parts costs about what the two calls cost (the same code; only the hand-over differs)
     assert 0.5 < total["measured_ms"] / total["sum_of_parts_ms"] < 2.0
     assert data["device"]["via"] == "rpc" and data["device"]["isa"] == "x86_64" and data["device"]["threads"] == 1
@@ -127,7 +128,9 @@ def test_remote_killed_mid_run_keeps_what_was_measured(built_tiny, tiny_dir, tmp
     killed = data["error"]["part"]  # full_res, unless this machine ran all of it within the poll
     assert killed in ("full_res", "end_to_end") and data["parts"][killed]["status"] == "failed"
     message = str(failure[0])
-    assert f"tiny_fp32 {killed}: the RPC server" in message and "failed during the run" in message
+    # the kill lands while the part is uploaded or while it runs: either way the part and the stage are named
+    assert f"tiny_fp32 {killed}: the RPC server" in message and ("failed during the run" in message
+                                                                 or "failed during the upload" in message)
     assert "Restart the RPC server" in message and "Kept: tiny_fp32 low_res" in message
     assert data["status"] == "partial" and data["parts"]["low_res"]["status"] == "measured"
     measured = [name for name, part in data["parts"].items() if part["status"] == "measured"]

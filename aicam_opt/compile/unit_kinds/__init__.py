@@ -44,6 +44,10 @@ class UnitKind(Protocol):
     def expected_isa(self, target: TargetDict) -> str:
         """The ISA every object of the artifact must be for."""
 
+    def link_triple(self, target: TargetDict) -> str | None:
+        """The llvm triple of the code a shared library for `target` is linked from ("" for this
+        machine's), or None when this project links nothing for the kind (link.py)."""
+
     def unsupported_ops(self, tir_mod: Any, target: TargetDict) -> list[dict[str, str]]:
         """Functions of `tir_mod` this kind is known not to build, found before building ([]: none)."""
 

@@ -288,6 +288,9 @@ class HexagonKind:
     def built_target(self, target: dict[str, Any]) -> dict[str, Any]:
         return {**without_host(target), "host": without_host(target)}
 
+    def link_triple(self, target: dict[str, Any]) -> str | None:
+        return None  # the Hexagon SDK's hexagon-link is not available: the objects stay a tar
+
     def expected_isa(self, target: dict[str, Any]) -> str:
         return "hexagon"  # all of a DSP part runs on the DSP
 

@@ -62,6 +62,9 @@ class LlvmKind:
     def expected_isa(self, target: dict[str, Any]) -> str:
         return triple_isa(target)
 
+    def link_triple(self, target: dict[str, Any]) -> str | None:
+        return str(target.get("mtriple", ""))
+
     def unsupported_ops(self, tir_mod, target: dict[str, Any]) -> list[dict[str, str]]:
         return []
 

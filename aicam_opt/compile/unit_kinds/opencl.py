@@ -33,6 +33,12 @@ class OpenClKind(LlvmKind):
     def expected_isa(self, target: dict[str, Any]) -> str:
         return triple_isa(target.get("host", target))
 
+    def link_triple(self, target: dict[str, Any]) -> str | None:
+        host = target.get("host") or {}
+        if isinstance(host, str):  # a host given as a target string ("llvm -mtriple=...")
+            return next((t.split("=", 1)[1] for t in host.split() if t.startswith("-mtriple=")), "")
+        return str(host.get("mtriple", ""))
+
     def export(self, compiled: "Compiled", stem: Path) -> tuple[Path, dict[str, Any]]:
         path, info = super().export(compiled, stem)
         sources = opencl_sources(compiled.executable.mod)
