@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..timing import median_time
-from .spec import KernelSpec
+from .spec import YUV_LAYOUTS, KernelSpec
 
 
 @dataclass(frozen=True)
@@ -41,20 +41,22 @@ class KernelTiming:
     ms: float
 
 
-def _inputs(spec: KernelSpec, height: int, width: int, seed: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
-    """A picture and weights in the ranges a trained student produces (speed does not depend on them)."""
+def _inputs(spec: KernelSpec, height: int, width: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The pixels (an RGB picture, or YUV planes) and weights in the ranges a trained student produces
+    (speed does not depend on them), the weights in the kernel's compute type."""
     rng = np.random.default_rng(seed)
-    if spec.dtype == "float32":
-        image = rng.random((height, width, 3), dtype=np.float32)
+    if spec.layout in YUV_LAYOUTS:
+        pixels = [rng.integers(0, 256, (height, width), dtype=np.uint8),
+                  rng.integers(0, 256, ((height + 1) // 2, (width + 1) // 2, 2), dtype=np.uint8)]
+    elif spec.dtype == "float32":
+        pixels = [rng.random((height, width, 3), dtype=np.float32)]
     else:
-        image = rng.integers(0, np.iinfo(spec.dtype).max, (height, width, 3), dtype=spec.dtype)
+        pixels = [rng.integers(0, np.iinfo(spec.dtype).max, (height, width, 3), dtype=spec.dtype)]
     nc, nk = spec.n_curves, spec.knots
     thresholds = np.sort(rng.random((nc, nk), dtype=np.float32), axis=1)
-    weights = [rng.normal(0, 0.5, (nc, 3)).astype(np.float32), rng.normal(0, 0.1, nc).astype(np.float32),
-               thresholds, rng.normal(0, 0.5, (nc, nk)).astype(np.float32),
-               rng.normal(0, 0.5, nc).astype(np.float32), np.zeros(1, np.float32),
-               rng.normal(0, 0.3, (12, spec.depth, spec.grid_size, spec.grid_size)).astype(np.float32)]
-    return image, weights
+    weights = [rng.normal(0, 0.5, (nc, 3)), rng.normal(0, 0.1, nc), thresholds, rng.normal(0, 0.5, (nc, nk)),
+               rng.normal(0, 0.5, nc), np.zeros(1), rng.normal(0, 0.3, (12, spec.depth, spec.grid_size, spec.grid_size))]
+    return pixels, [w.astype(spec.compute) for w in weights]
 
 
 def time_cases_here(cases: list[KernelCase], repeats: int = 5) -> list[KernelTiming]:
@@ -64,9 +66,9 @@ def time_cases_here(cases: list[KernelCase], repeats: int = 5) -> list[KernelTim
     timings = []
     for case in cases:
         fn = load_kernel(case.spec)
-        image, weights = _inputs(case.spec, case.height, case.width)
-        out = np.empty_like(image)
-        seconds = median_time(lambda: fn(image, *weights, out, 0, case.height), repeats)
+        pixels, weights = _inputs(case.spec, case.height, case.width)
+        outs = [np.empty_like(p) for p in pixels]
+        seconds = median_time(lambda: fn(*pixels, *weights, *outs, 0, case.height), repeats)
         timings.append(KernelTiming(case, 1e3 * seconds))
     return timings
 
@@ -91,7 +93,7 @@ def time_cases(cases: list[KernelCase], repeats: int = 5) -> list[KernelTiming]:
 def _child() -> None:
     request = json.loads(sys.stdin.read())
     threads = int(os.environ.get("TVM_NUM_THREADS", "1"))
-    cases = [KernelCase(KernelSpec(c["n_curves"], c["knots"], c["depth"], c["grid_size"], c["dtype"]),
+    cases = [KernelCase(KernelSpec(**{k: v for k, v in c.items() if k not in ("height", "width")}),
                         c["height"], c["width"], threads) for c in request["cases"]]
     print(json.dumps([t.ms for t in time_cases_here(cases, request["repeats"])]))
 

@@ -1,15 +1,19 @@
 """Latency of the shipped fused full-res kernel on a unit, from its spec (kernels.workload), not its graph.
 
-    compute = lane operations / (lane peak of the unit x lane_efficiency x threads^multicore_exponent)
+    compute = (lane operations + gathered table values x gather_lane_ops)
+              / (lane peak of the unit x lane_efficiency x threads^multicore_exponent)
               + table lookups x table_spill_ns / threads^multicore_exponent   (only when a row's
                 grid tables do not fit the unit's L1 data cache)
     memory  = pixel bytes in + out / bandwidth
     time    = max(compute, memory) + per_call
 
-The lane peak is the unit's fp32 arithmetic peak in lane operations (its ops-per-cycle figure counts
-an FMA as two); the kernel computes in float32 whatever the pixel type. `lane_efficiency` is what a
-compiled schedule achieves of it (fitted to host timings of the kernel itself), `multicore_exponent`
-how its row-parallel loop scales with threads.
+The lane peak is the unit's arithmetic peak in lane operations (its ops-per-cycle figure counts an
+FMA as two) at the kernel's arithmetic type: fp32, or fp16 for a `compute: float16` kernel (double on
+NEON and Adreno; a unit that lists no fp16 arithmetic cannot run it natively, which is an error).
+A gathered table value (the taps slice; every lookup on a GPU) costs a GPU lane one issue slot; a CPU
+loads it as a scalar into its vector, CPU_LOADS_PER_CYCLE a cycle against the lane peak per cycle.
+`lane_efficiency` is what a compiled schedule achieves of the peak (fitted to host timings of the
+kernel itself), `multicore_exponent` how its row-parallel loop scales with threads.
 """
 from __future__ import annotations
 
@@ -19,11 +23,15 @@ from dataclasses import dataclass
 from pydantic import Field
 
 from ..config import Config
+from ..errors import AicamError
 from ..kernels.spec import KernelSpec
-from ..kernels.workload import KernelWorkload, executed, lanes_per_row
+from ..kernels.workload import KernelWorkload, executed
 from .target import Unit
 
 GPU_KINDS = ("gpu",)
+# Scalar loads a CPU core issues per cycle (Cortex-A77: 2 load pipes; Zen 3/4: 3 load AGUs, taken as 2
+# since a lane insert also occupies a vector port).
+CPU_LOADS_PER_CYCLE = 2
 
 
 class KernelCalibration(Config):
@@ -62,9 +70,29 @@ def schedule_for_unit(unit: Unit) -> str:
     return "gpu" if unit.kind in GPU_KINDS else "cpu"
 
 
-def lane_peak_per_s(unit: Unit) -> float:
-    """fp32 lane operations per second of one core (CPU) or of the whole unit (GPU/DSP)."""
-    return unit.peak_ops_per_s("fp32", cores=1) / 2
+def arithmetic_precision(unit: Unit, compute: str = "float32") -> str:
+    """The unit's precision figure a kernel computing in `compute` runs at."""
+    if compute != "float16":
+        return "fp32"
+    if "fp16" not in unit.precisions:
+        raise AicamError(f"the {unit.name} ({unit.kind}) lists no fp16 arithmetic: a compute=float16 kernel would be "
+                         "emulated there (float32 with a rounding after every operation, slower than float32); "
+                         "use compute float32 on it")
+    return "fp16"
+
+
+def lane_peak_per_s(unit: Unit, compute: str = "float32") -> float:
+    """Lane operations per second of one core (CPU) or of the whole unit (GPU/DSP) at the kernel's
+    arithmetic type (fp32, or fp16 for a float16 kernel)."""
+    return unit.peak_ops_per_s(arithmetic_precision(unit, compute), cores=1) / 2
+
+
+def gather_lane_ops(unit: Unit, compute: str = "float32") -> float:
+    """Lane-operation slots one gathered table value takes: 1 on a GPU (each lane issues its own load);
+    on a CPU the lane peak per cycle over the scalar loads per cycle (A77 fp32: 8 / 2 = 4)."""
+    if unit.kind in GPU_KINDS:
+        return 1.0
+    return unit.precision_spec(arithmetic_precision(unit, compute)).ops_per_cycle.value / 2 / CPU_LOADS_PER_CYCLE
 
 
 def l1_bytes(unit: Unit) -> int | None:
@@ -76,14 +104,14 @@ def l1_bytes(unit: Unit) -> int | None:
 def predict_kernel(spec: KernelSpec, unit: Unit, calibration: KernelCalibration, height: int, width: int,
                    bandwidth_gbps: float, threads: int = 1, schedule: str | None = None) -> KernelPrediction:
     workload: KernelWorkload = executed(spec, schedule or schedule_for_unit(unit))
+    pixels = workload.computed_pixels(height, width)
     lane_ops = workload.ops(height, width).total
-    if unit.kind in GPU_KINDS:  # a GPU issues each gather from its lanes like an arithmetic instruction
-        lane_ops += workload.table_loads_per_pixel * height * lanes_per_row(width)
+    lane_ops += workload.gathers_per_pixel * pixels * gather_lane_ops(unit, spec.compute)
     scale = threads ** calibration.multicore_exponent if unit.kind == "cpu" else 1.0
-    compute_s = lane_ops / (lane_peak_per_s(unit) * calibration.lane_efficiency * scale)
+    compute_s = lane_ops / (lane_peak_per_s(unit, spec.compute) * calibration.lane_efficiency * scale)
     l1 = l1_bytes(unit)
     if l1 is not None and workload.table_bytes > l1:
-        lookups = workload.table_loads_per_pixel * height * lanes_per_row(width)
+        lookups = workload.table_loads_per_pixel * pixels
         compute_s += lookups * calibration.table_spill_ns * 1e-9 / scale
     pixel_bytes = workload.pixel_bytes(height, width)
     memory_s = pixel_bytes / (bandwidth_gbps * 1e9)
