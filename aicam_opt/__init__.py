@@ -17,7 +17,7 @@ except aicam_opt/cli.py.
      1 errors
      2 atomic, photo_metadata
      3 config
-     4 images, motion, timing
+     4 images, motion, timing, yuv
      5 data, degrade
      6 models
      7 kernels

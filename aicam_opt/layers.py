@@ -24,7 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "layers"),
     ("atomic", "photo_metadata"),
     ("config",),                        # saves JSON through atomic
-    ("images", "motion", "timing"),
+    ("images", "motion", "timing", "yuv"),
     ("data", "degrade"),
     ("models",),
     ("kernels",),                       # the fused full-res TensorIR kernel and its compiled wrapper
