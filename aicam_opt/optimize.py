@@ -17,17 +17,16 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from .config import Config
-from .cost import model_cost as model_ops
 from .data import resolve
-from .latency.document import cost_document
+from .latency.document import cost_document, shipped_cost
 from .latency.documents import CostReport
 from .latency.model import Assignment, LatencyModel, Placement, load_calibration
 from .latency.target import load_target
@@ -70,15 +69,19 @@ class OptimizeResult:
 
 
 def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
-    """Predicted latency of each model on each unit (its fastest supported precision) and workload."""
+    """Predicted latency of each model, as compile ships it, on each unit (its fastest supported
+    precision) and workload."""
+    from .models.checkpoints import resolve_model
+
     latency = LatencyModel(target, load_calibration(target.name))
     rows = []
     for spec in models:
+        net = resolve_model(spec)
         for workload in target.budgets.latency_ms:
-            cost = model_ops(spec, workload)
             for unit_name, unit in target.units.items():
                 precision = min(unit.precisions, key=lambda p: {"int8": 0, "fp16": 1, "fp32": 2}[p])
                 placement = Placement(default=Assignment(unit_name, precision))
+                cost = replace(shipped_cost(net, workload, placement), model=spec)
                 rows.append(cost_document(spec, cost, target, latency.predict(cost.ops, placement), placement))
     return rows
 

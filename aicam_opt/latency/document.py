@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,17 +112,35 @@ def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
     """Count `model` ('teacher', 'student', a checkpoint, an .onnx file or a module) at `workload` (default:
     preview; an ONNX graph: its own size) and predict its latency on `target` (a name or a loaded Target)
     with `placement` (default: the first CPU core at the CPU's first precision)."""
-    from ..cost.model_cost import model_cost  # torch and onnx: loaded when a model is costed
-
     target = target if isinstance(target, Target) else load_target(target)
     placement = placement or parse_placement(target)
     latency = LatencyModel(target, load_calibration(target.name))
     if isinstance(model, (str, os.PathLike)) and str(model) not in ("teacher", "student") and not Path(model).exists():
         raise AicamError(f"model '{model}': not 'teacher', 'student' or an existing .onnx / checkpoint file")
-    cost = model_cost(model, workload)
+    cost = shipped_cost(model, workload, placement)
     prediction = latency.predict(cost.ops, placement)
     name = cost.model if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
     return CostReport(name, target, cost, placement, prediction)
+
+
+def shipped_cost(model: str | os.PathLike | nn.Module, workload: str | tuple[int, int] | None,
+                 placement: Placement) -> "ModelCost":
+    """A student (by name, checkpoint or module) as compile ships it for `placement` (its full-res part
+    as the fused kernel where it is one); any other model as its graph, op by op."""
+    from ..cost.model_cost import DEFAULT_WORKLOAD, model_cost  # torch and onnx: loaded when a model is costed
+    from ..cost.shipped import shipped_student_cost
+    from ..models.checkpoints import resolve_model
+    from ..models.student import StudentNet
+
+    if isinstance(model, (str, os.PathLike)) and str(model).lower().endswith(".onnx"):
+        return model_cost(model, workload)
+    named = isinstance(model, (str, os.PathLike))
+    net = resolve_model(model) if named else model
+    if isinstance(net, StudentNet):
+        cost = shipped_student_cost(net, workload or DEFAULT_WORKLOAD, placement.of("full_res").precision)
+    else:
+        cost = model_cost(net, workload)
+    return replace(cost, model=os.fspath(model)) if named else cost
 
 
 def cost_document(model_name: str, cost: ModelCost, target: Target, prediction: Prediction,
@@ -146,8 +164,10 @@ def cost_document(model_name: str, cost: ModelCost, target: Target, prediction: 
     parts = {}
     for part, ms in prediction.parts_ms.items():
         p_ops = [t.op for t in prediction.ops if t.op.part == part]
+        kernels = [o.kernel for o in p_ops if o.kernel]
         parts[part] = {"macs": sum(o.macs for o in p_ops), "flops": sum(o.flops for o in p_ops),
-                       "bytes": sum(o.bytes for o in p_ops), "latency_ms": ms}
+                       "bytes": sum(o.bytes for o in p_ops), "latency_ms": ms,
+                       "artifact": f"fused kernel {kernels[0]}" if kernels else f"graph of {len(p_ops)} ops"}
     all_ops = [t.op for t in prediction.ops]
     workload = {"name": cost.workload, "height": cost.height, "width": cost.width}
     budget = budget_ms(target, cost.workload)

@@ -38,6 +38,7 @@ class PartCost(JsonBlock):
     flops: int
     bytes: int
     latency_ms: float
+    artifact: str | None = None  # what it is predicted as: "fused kernel <spec>" or "graph of N ops"
 
 
 class ClassCost(JsonBlock):
@@ -74,6 +75,8 @@ class OpRow(JsonBlock):
     counted: bool
     note: str
     scope: str
+    kernel: str | None = None             # a shipped fused kernel: its KernelSpec key
+    image: tuple[int, int] | None = None  # ... and the (height, width) it runs over
     flops: int
     unit: str
     precision: str

@@ -55,7 +55,7 @@ def winners_table(doc: WinnersDocument) -> str:
     rows = []
     for role, w in doc.winners.items():
         if w is None:
-            rows.append(f"<tr><td>{escape(role)}</td><td colspan=9 class=muted>no candidate qualified</td></tr>")
+            rows.append(f"<tr><td>{escape(role)}</td><td colspan=10 class=muted>no candidate qualified</td></tr>")
             continue
         q, lat, mem, sp = w.quality, w.predicted_latency_ms, w.peak_memory_mb, w.speedup_vs_student
         rows.append("<tr>" + "".join([
@@ -64,9 +64,12 @@ def winners_table(doc: WinnersDocument) -> str:
             f"<td>{q.flicker or float('nan'):.3f}</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.1f}" for k, v in lat.items()) + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in sp.items()) + "</td>",
+            "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in (w.speedup_vs_student_best_placement or {}).items())
+            + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>"]) + "</tr>")
     head = ("<tr><th>role</th><th>trial</th><th>candidate</th><th>PSNR drop (dB)</th><th>ΔE2000 vs student</th>"
-            "<th>flicker</th><th>predicted latency (ms)</th><th>speed-up vs student</th><th>peak memory (MB)</th></tr>")
+            "<th>flicker</th><th>predicted latency (ms)</th><th>speed-up vs student</th>"
+            "<th>speed-up vs student at its best placement (fp16 allowed)</th><th>peak memory (MB)</th></tr>")
     return f"<table id='winners'>{head}{''.join(rows)}</table>"
 
 
@@ -76,6 +79,9 @@ def student_table(student: StudentBlock) -> str:
                    for w in student.predicted_latency_ms)
     return ("<table id='student'><tr><th>workload</th><th>predicted latency (ms)</th><th>GMAC</th><th>peak memory (MB)</th></tr>"
             f"{rows}</table><p>placement {escape(str(student.placement))}, {student.params} parameters, "
+            + (f"fastest uncompressed placement {escape(str(student.best_placement))} ("
+               + ", ".join(f"{escape(k)} {v:.1f} ms" for k, v in (student.best_predicted_latency_ms or {}).items())
+               + "), " if student.best_placement else "") +
             f"PSNR {student.quality.psnr:.2f} dB.</p>{evaluation_text(student.measured_on)}")
 
 

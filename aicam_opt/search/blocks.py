@@ -53,3 +53,5 @@ class StudentBlock(Figures):
     quality: FiniteStudentQuality
     params: int
     measured_on: EvaluationSet | None = None  # absent in studies made before it was recorded
+    best_placement: dict[str, str] | None = None             # fastest with fp16 allowed, no compression
+    best_predicted_latency_ms: dict[str, float] | None = None

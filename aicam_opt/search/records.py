@@ -108,6 +108,8 @@ class StudentRecord(CostFigures):
     quality: StudentQuality
     params: int
     measured_on: EvaluationSet | None = None  # absent in studies made before it was recorded
+    best_placement: dict[str, str] | None = None    # fastest placement with fp16 allowed (no compression)
+    best_latency_ms: dict[str, float] | None = None  # its latency per workload
 
 
 class StudyRecord(BaseModel):

@@ -40,6 +40,8 @@ class WinnerEntry(Finite):
     macs: dict[str, int]
     peak_memory_mb: dict[str, float]
     speedup_vs_student: dict[str, float]
+    # against the student at its fastest uncompressed placement: what compression bought beyond placement
+    speedup_vs_student_best_placement: dict[str, float] | None = None
     constraints: dict[str, float]
 
     @classmethod
@@ -51,6 +53,9 @@ class WinnerEntry(Finite):
             "quality": record.quality.to_json(), "predicted_latency_ms": figures.latency_ms, "macs": figures.macs,
             "peak_memory_mb": figures.peak_memory_mb,
             "speedup_vs_student": {w: student.latency_ms[w] / ms for w, ms in figures.latency_ms.items() if ms > 0},
+            **({"speedup_vs_student_best_placement": {w: student.best_latency_ms[w] / ms
+                                                      for w, ms in figures.latency_ms.items() if ms > 0}}
+               if student.best_latency_ms else {}),
             "constraints": record.constraints or {}})
 
 
@@ -58,6 +63,9 @@ def student_block(student: StudentRecord) -> StudentBlock:
     """The study's student record as the documents show it (its latency named predicted_latency_ms)."""
     block = {"predicted_latency_ms": student.latency_ms, "macs": student.macs, "peak_memory_mb": student.peak_memory_mb,
              "placement": student.placement, "quality": student.quality.to_json(), "params": student.params}
+    if student.best_placement is not None:
+        block["best_placement"] = student.best_placement
+        block["best_predicted_latency_ms"] = student.best_latency_ms
     if student.measured_on is not None:
         block["measured_on"] = student.measured_on.to_json()
     return StudentBlock.model_validate(block)
