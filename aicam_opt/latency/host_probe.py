@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-import statistics
 import time
 
-import numpy as np
 
 from ..timing import median_time, memory_bandwidth_gbps
 
