@@ -181,3 +181,17 @@ def aarch64_suffix() -> str:
 def part_of():
     """part_of(role_entry, "low_res") -> that part's entry of the role's `parts` list."""
     return lambda role_entry, part: next(p for p in role_entry["parts"] if p["part"] == part)
+
+
+def add_one_prim_func():
+    """A one-line TIR function (b = a + 1): the smallest thing a unit kind can build."""
+    from tvm.script import tirx as T
+
+    @T.prim_func(s_tir=True)
+    def add_one(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32")):
+        for i in range(64):
+            with T.sblock("b"):
+                vi = T.axis.remap("S", [i])
+                b[vi] = a[vi] + T.float32(1)
+
+    return add_one

@@ -12,23 +12,14 @@ from aicam_opt.compile import backend, elf
 from aicam_opt.compile.engines.fused_kernel import compile_kernel
 from aicam_opt.compile.failures import CompileFailure
 from aicam_opt.compile.targets import tvm_target, without_host
+
+from .conftest import add_one_prim_func
 from aicam_opt.compile.unit_kinds import hexagon
 from aicam_opt.kernels.fullres import KernelSpec
 
 SPEC = KernelSpec(n_curves=1, knots=8, depth=4, grid_size=8, dtype="float32")
 
 
-def _add_one():
-    from tvm.script import tirx as T
-
-    @T.prim_func(s_tir=True)
-    def add_one(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32")):
-        for i in range(64):
-            with T.sblock("b"):
-                vi = T.axis.remap("S", [i])
-                b[vi] = a[vi] + T.float32(1)
-
-    return add_one
 
 
 def test_stock_hexagon_build_with_aarch64_host_holds_no_hexagon_code(tmp_path):
@@ -36,7 +27,7 @@ def test_stock_hexagon_build_with_aarch64_host_holds_no_hexagon_code(tmp_path):
     aarch64 host, so tvm.compile 'for Hexagon' returns aarch64 code only (the ISA check would catch it)."""
     import tvm
 
-    executable = tvm.compile(tvm.IRModule({"add_one": _add_one()}), target=tvm.target.Target(tvm_target("sd865", "dsp")))
+    executable = tvm.compile(tvm.IRModule({"add_one": add_one_prim_func()}), target=tvm.target.Target(tvm_target("sd865", "dsp")))
     executable.export_library(str(tmp_path / "stock.tar"))
     assert {m["isa"] for m in backend.tar_members(tmp_path / "stock.tar")} == {"aarch64"}
 
@@ -45,7 +36,7 @@ def test_hexagon_as_its_own_host_gives_hexagon_objects(tmp_path):
     compiled = backend.Compiled(tvm_target("sd865", "dsp"), "fused_kernel")
     import tvm
 
-    _, compiled.objects = hexagon.build_tir(tvm.IRModule({"add_one": _add_one()}), compiled.target)
+    _, compiled.objects = hexagon.build_tir(tvm.IRModule({"add_one": add_one_prim_func()}), compiled.target)
     artifact = backend.export_artifact(compiled, tmp_path / "add_one-dsp")
     backend.check_isa(artifact)
     assert artifact["isa"] == ["hexagon"] and not artifact["linked"]
@@ -58,7 +49,7 @@ def test_hexagon_build_leaves_no_scratch_files_behind():
 
     scratch_dir = Path(tempfile.gettempdir())  # where the codegen writes its tvm-XXXXXX.o
     before = set(scratch_dir.glob("tvm-*"))
-    _, objects = hexagon.build_tir(tvm.IRModule({"add_one": _add_one()}), tvm_target("sd865", "dsp"))
+    _, objects = hexagon.build_tir(tvm.IRModule({"add_one": add_one_prim_func()}), tvm_target("sd865", "dsp"))
     assert objects
     assert set(scratch_dir.glob("tvm-*")) - before == set()
 

@@ -18,21 +18,11 @@ from aicam_opt.compile.parts import Part
 from aicam_opt.compile.verify import HostPipeline
 from aicam_opt.errors import AicamError
 
+from .conftest import add_one_prim_func
+
 LOADED = SimpleNamespace(source_info=lambda: {"candidate": "toy"})
 
 
-def _add_one():
-    import tvm
-    from tvm.script import tirx as T
-
-    @T.prim_func(s_tir=True)
-    def add_one(a: T.Buffer((64,), "float32"), b: T.Buffer((64,), "float32")):
-        for i in range(64):
-            with T.sblock("b"):
-                vi = T.axis.remap("S", [i])
-                b[vi] = a[vi] + T.float32(1)
-
-    return tvm.IRModule({"add_one": add_one})
 
 
 class ToyEngine:
@@ -44,8 +34,11 @@ class ToyEngine:
         self.calls: list[str] = []
 
     def compile(self, part, target):
+        import tvm
+
         self.calls.append(f"compile {part.name} {target['kind']}")
-        executable, objects = unit_kinds.for_target(target).compile_scheduled(_add_one(), target)
+        module = tvm.IRModule({"add_one": add_one_prim_func()})
+        executable, objects = unit_kinds.for_target(target).compile_scheduled(module, target)
         return Compiled(target, self.name, executable, objects)
 
     def graph(self, part):
