@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
+from pydantic import Field
+
 from .config import Config
 from .data import resolve
 from .latency.document import cost_document, shipped_cost
@@ -48,7 +50,7 @@ class OptimizeOptions(Config):
 
     target: str                          # a targets/*.yaml name (e.g. sd865) or path
     space: str = "default"               # a search_spaces/*.yaml name or path
-    trials: int = DEFAULT_TRIALS         # search budget: trials the study should hold (resumes count)
+    trials: int = Field(DEFAULT_TRIALS, ge=1)  # search budget: trials the study should hold (resumes count)
     storage: str | None = None           # Optuna RDB URL shared by several workers (default: sqlite in `out`)
     data: str | None = None              # data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)
     out: Path | None = None              # report folder (default: reports/<target>)
@@ -97,6 +99,9 @@ def run_optimize(options: OptimizeOptions, console: Console | None = None) -> Op
     source = resolve(options.data)
     # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
     source = source.with_fixed_split()
+    # The space against the target and its calibration before anything is written: a typo in a unit or
+    # precision must not leave a study that blocks the corrected rerun.
+    space.check_against(target, calibrated_pairs(LatencyModel(target, load_calibration(target.name))))
     console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {options.trials}")
 
     console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")
@@ -107,7 +112,6 @@ def run_optimize(options: OptimizeOptions, console: Console | None = None) -> Op
                   f"{', '.join(space.objectives)}; data {source.description})")
     study = open_study(space, target, out, options.storage)
     ctx = make_context(space, target, source, out)
-    space.check_against(target, calibrated_pairs(ctx.latency))
     record_student(study, ctx)
     run_search(ctx, study, options.trials, console)
 

@@ -6,11 +6,22 @@ import argparse
 from .optimize import DEFAULT_TRIALS, OptimizeOptions, run_optimize
 
 
+def positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a budget of 0 trials would search nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}: give at least 1 trial")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("optimize", help="the main job: cost, search, report and compile the winners")
     p.add_argument("--target", required=True, help="a targets/*.yaml name (e.g. sd865) or path")
     p.add_argument("--space", default="default", help="a search_spaces/*.yaml name or path (default: default)")
-    p.add_argument("--trials", type=int, default=DEFAULT_TRIALS,
+    p.add_argument("--trials", type=positive_int, default=DEFAULT_TRIALS,
                    help=f"search budget: trials the study should hold (default {DEFAULT_TRIALS}; resumes count)")
     p.add_argument("--storage", help="Optuna RDB URL shared by several workers (default: sqlite in --out)")
     p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")

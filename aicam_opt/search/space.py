@@ -63,6 +63,26 @@ class ArchitectureKnobs(Config):
     grid_size: list[int] | None = None
     lowres_size: list[int] | None = None
 
+    @model_validator(mode="after")
+    def _every_choice_makes_a_student(self) -> "ArchitectureKnobs":
+        """A choice no student can take (num_branches 0, grid_size 1, ...) would fail every trial that
+        draws it: refused when the space is loaded, before any work."""
+        from pydantic import ValidationError
+
+        from ..models.student import StudentConfig
+
+        for name, choices in self.model_dump(exclude_none=True).items():
+            if not choices:
+                raise ValueError(f"{name}: give at least one choice, or leave the knob out")
+            for value in choices:
+                try:
+                    StudentConfig(**{name: value})
+                except ValidationError as err:
+                    reason = err.errors()[0]["msg"]
+                    raise ValueError(f"{name}: {value!r} is not a student the search can build ({reason}); "
+                                     "remove it from the choices") from None
+        return self
+
 
 class PruningKnobs(Config):
     groups: list[LayerGroup] = Field(default_factory=list, description="layer groups with their own ratio knob")
