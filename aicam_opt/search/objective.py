@@ -260,10 +260,12 @@ def _fastest(ctx: SearchContext, precisions: tuple[str, ...]) -> Placement:
     latency objective's workload fastest."""
     pairs = sorted(p for p in calibrated_pairs(ctx.latency) if p[1] in precisions)
     workload = ctx.space.latency_objective
+    # the shipped program depends only on the full-res precision: costed once per precision, not per pair
+    ops = {precision: shipped_student_cost(ctx.student, workload, precision).ops for _, precision in pairs}
 
     def predicted(low: tuple[str, str], full: tuple[str, str]) -> float:
         placement = Placement(parts={"low_res": Assignment(*low), "full_res": Assignment(*full)})
-        return ctx.latency.predict(shipped_student_cost(ctx.student, workload, full[1]).ops, placement).latency_ms
+        return ctx.latency.predict(ops[full[1]], placement).latency_ms
 
     low, full = min(((low, full) for low in pairs for full in pairs), key=lambda lf: predicted(*lf))
     return Placement(parts={"low_res": Assignment(*low), "full_res": Assignment(*full)})
