@@ -142,15 +142,18 @@ class CompiledFullRes:
         return out
 
     def run_yuv(self, frame: Yuv420, grid: np.ndarray | torch.Tensor, out: Yuv420 | None = None,
-                band_rows: int = DEFAULT_BAND_ROWS, on_band: Callable[[int], None] | None = None) -> Yuv420:
+                band_rows: int = DEFAULT_BAND_ROWS, on_band: Callable[[int], None] | None = None,
+                standard: YuvStandard | None = None) -> Yuv420:
         """Enhance an NV12/NV21 frame in place of its own layout (the kernel converts to RGB and back in
-        registers). Bands are whole chroma rows: `band_rows` is rounded up to an even count."""
-        spec = self.spec("uint8", frame.order)
+        registers), read with the matrix and range `standard` (default: the one given at construction).
+        Bands are whole chroma rows: `band_rows` is rounded up to an even count."""
+        spec = spec_for(self.cfg, "uint8", self.slice, self.compute, frame.order, standard or self.yuv)
         if frame.width < min_width(spec):
             raise AicamError(f"compiled full-res path: the frame is {frame.width} px wide; the YUV kernel needs at "
                              f"least {min_width(spec)} columns (use the PyTorch path for such slivers)")
         grid_np = self._grid(grid)
-        luma, chroma = np.ascontiguousarray(frame.y), np.ascontiguousarray(frame.uv)
+        # TVM's DLPack import refuses read-only memory (frames read from a file are): copy only then
+        luma, chroma = np.require(frame.y, requirements="CW"), np.require(frame.uv, requirements="CW")
         if out is None:
             out = Yuv420(np.empty_like(luma), np.empty_like(chroma), frame.order)
         elif (out.y.shape, out.order) != (luma.shape, frame.order) or not (out.y.flags.c_contiguous

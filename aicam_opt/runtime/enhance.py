@@ -27,9 +27,12 @@ from ..images import (JPEG_SUFFIXES, PHOTO_SUFFIXES, VIDEO_SUFFIXES, list_photos
 from ..models.checkpoints import resolve_model
 from ..models.student import StudentNet
 from ..kernels.compiled import DEFAULT_BAND_ROWS, CompiledFullRes
-from ..kernels.fullres import PIXEL_SCALE, VEC
-from ..kernels.lowres import downsample_banded, predict_grid, to_nchw, torch_threads
+from ..kernels.fullres import PIXEL_SCALE, VEC, min_width
+from ..kernels.lowres import downsample_banded, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw, torch_threads
+from ..kernels.spec import ComputeType, SliceForm
+from ..yuv import YUV_SUFFIXES, Yuv420, YuvStandard, rgb_to_yuv420, yuv420_to_rgb
 from .smoothing import SmoothingConfig, TemporalGrid
+from .yuv_video import YuvFormat, count_yuv_frames, enhance_yuv_video, is_yuv
 
 RowsDone = Callable[[int], None]
 
@@ -62,14 +65,17 @@ class Enhancer:
                           "training diverged. Retrain it or use another checkpoint (nothing was written)")
 
     @classmethod
-    def for_model(cls, spec: str | os.PathLike, use_compiled: bool = True) -> "Enhancer":
-        return cls.for_module(resolve_model(spec), str(spec), use_compiled)
+    def for_model(cls, spec: str | os.PathLike, use_compiled: bool = True, slice: SliceForm = "tent",
+                  compute: ComputeType = "float32") -> "Enhancer":
+        return cls.for_module(resolve_model(spec), str(spec), use_compiled, slice, compute)
 
     @classmethod
-    def for_module(cls, model: torch.nn.Module, name: str, use_compiled: bool = True) -> "Enhancer":
+    def for_module(cls, model: torch.nn.Module, name: str, use_compiled: bool = True, slice: SliceForm = "tent",
+                   compute: ComputeType = "float32") -> "Enhancer":
+        """`slice` and `compute` choose the compiled kernel's variant (kernels.spec); PyTorch ignores them."""
         if not isinstance(model, StudentNet) or not use_compiled:
             return cls(model, name)
-        compiled = CompiledFullRes(model.full_res, model.cfg)
+        compiled = CompiledFullRes(model.full_res, model.cfg, slice=slice, compute=compute)
         try:
             compiled.kernel_for(np.float32)  # build (or load from cache) now, so a failure shows here
         except Exception as err:  # TVM missing or unable to build for this host: PyTorch still works
@@ -79,7 +85,8 @@ class Enhancer:
     @property
     def engine(self) -> str:
         if self.compiled is not None:
-            return "compiled full-res path (TVM, llvm on this host) + PyTorch low-res path"
+            variant = f"{self.compiled.slice} slice, {self.compiled.compute} arithmetic"
+            return f"compiled full-res path (TVM, llvm on this host; {variant}) + PyTorch low-res path"
         return "PyTorch (whole model)"
 
     def enhance(self, pixels: np.ndarray, grid: torch.Tensor | None = None, on_rows: RowsDone | None = None) -> np.ndarray:
@@ -106,6 +113,17 @@ class Enhancer:
             on_rows(height)
         return from_float(y[0].permute(1, 2, 0).numpy(), pixels.dtype)
 
+    def enhance_yuv(self, frame: Yuv420, standard: YuvStandard, grid: torch.Tensor | None = None) -> Yuv420:
+        """An 8-bit 4:2:0 frame -> enhanced, same size and chroma order. The compiled kernel works on the
+        planes directly; PyTorch on the frame converted to RGB and back."""
+        if self.compiled is not None and frame.width >= min_width(self.compiled.spec("uint8", frame.order)):
+            if grid is None:
+                grid = predict_grid_yuv(self.model, frame, standard)
+            self._check_finite(grid, "the bilateral grid its low-res path predicts")
+            return self.compiled.run_yuv(frame, grid[0], band_rows=self.band_rows, standard=standard)
+        result = self.enhance(yuv420_to_rgb(frame, standard), grid=grid)
+        return rgb_to_yuv420(result, standard, frame.order)
+
     def _check_finite(self, values: torch.Tensor, where: str) -> None:
         if not torch.isfinite(values).all():
             raise self._non_finite(where)
@@ -121,19 +139,30 @@ class Enhancer:
                 return tracker(downsample_banded(frame, self.model.cfg.lowres_size))
         return grid_for
 
+    def temporal_yuv(self, smoothing: SmoothingConfig | None) -> Callable[[Yuv420, YuvStandard], torch.Tensor | None]:
+        """`temporal` for YUV 4:2:0 frames (their low-res copy is made from the planes, band by band)."""
+        if not isinstance(self.model, StudentNet):
+            return lambda frame, standard: None
+        tracker = TemporalGrid(self.model, smoothing or SmoothingConfig.off())
+
+        def grid_for(frame: Yuv420, standard: YuvStandard) -> torch.Tensor:
+            with torch_threads(1):
+                return tracker(downsample_yuv(frame, self.model.cfg.lowres_size, standard))
+        return grid_for
+
 
 # ---------------------------------------------------------------------------------------- outputs
 def is_video_source(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES
+    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES + YUV_SUFFIXES
 
 
 def check_output(src: str | os.PathLike, dst: str | os.PathLike) -> None:
     """Refuse, before any work, an output of the wrong type for `src` or one the output policy forbids."""
     src, dst = Path(src), Path(dst)
     if is_video_source(src):
-        if dst.suffix != "" and dst.suffix.lower() not in VIDEO_SUFFIXES:
+        if dst.suffix != "" and dst.suffix.lower() not in VIDEO_SUFFIXES + YUV_SUFFIXES:
             raise AicamError(f"{dst}: unsupported output type '{dst.suffix}' for a video; give a new folder "
-                             f"(no suffix) or one of {', '.join(VIDEO_SUFFIXES)}")
+                             f"(no suffix) or one of {', '.join(VIDEO_SUFFIXES + YUV_SUFFIXES)}")
         atomic.check_output(dst, folder=dst.suffix == "", source=src)
     else:
         if dst.suffix.lower() not in PHOTO_SUFFIXES:
@@ -164,18 +193,27 @@ def enhance_photo(enhancer: Enhancer, src: str | os.PathLike, dst: str | os.Path
 
 
 # ---------------------------------------------------------------------------------------- videos
-def count_frames(src: Path) -> int | None:
+def count_frames(src: Path, yuv: YuvFormat = YuvFormat()) -> int | None:
     if src.is_dir():
         return len(list_photos(src))
+    if is_yuv(src):
+        return count_yuv_frames(src, yuv)
     return None
 
 
 def enhance_video(enhancer: Enhancer, src: str | os.PathLike, dst: str | os.PathLike,
                   smoothing: SmoothingConfig | None = SmoothingConfig(), max_frames: int | None = None,
-                  on_frame: Callable[[int], None] | None = None, fps: float = 30.0) -> int:
-    """Enhance every frame (grids smoothed over time); returns the number of frames written."""
+                  on_frame: Callable[[int], None] | None = None, fps: float | None = None,
+                  yuv: YuvFormat = YuvFormat()) -> int:
+    """Enhance every frame (grids smoothed over time); returns the number of frames written. A .y4m or
+    raw .yuv at either end goes through the YUV path (`yuv` says how raw frames are laid out); `fps`
+    is the output's rate (default: a y4m input's, else 30)."""
     src, dst = Path(src), Path(dst)
     check_output(src, dst)
+    if is_yuv(src) or is_yuv(dst):
+        return enhance_yuv_video(enhancer, src, dst, yuv, enhancer.temporal_yuv(smoothing), enhancer.temporal(smoothing),
+                                 max_frames, on_frame, fps)
+    fps = 30.0 if fps is None else fps
     grid_for = enhancer.temporal(smoothing)
     n = 0
     with video_writer(dst, fps) as put:
