@@ -83,7 +83,7 @@ def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
             for unit_name, unit in target.units.items():
                 precision = min(unit.precisions, key=lambda p: {"int8": 0, "fp16": 1, "fp32": 2}[p])
                 placement = Placement(default=Assignment(unit_name, precision))
-                cost = replace(shipped_cost(net, workload, placement), model=spec)
+                cost = replace(shipped_cost(net, workload, placement, target), model=spec)
                 rows.append(cost_document(spec, cost, target, latency.predict(cost.ops, placement), placement))
     return rows
 

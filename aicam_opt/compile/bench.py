@@ -92,7 +92,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
         from ..kernels.compiled import CompiledFullRes
 
         kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
-        report["full_res_engine"] = full_res_kernel_part(loaded).engine
+        report["full_res_engine"] = full_res_kernel_part(loaded, "cpu").engine  # this host's CPU
     else:
         report["full_res_engine"] = RELAX_ONNX
     for name in sizes:

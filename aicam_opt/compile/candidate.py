@@ -345,7 +345,7 @@ def compile_alternatives(loaded: LoadedCandidate, target_name: str, out: Path, s
                     if name == "low_res":
                         part, fallback = low_res_part(variant, onnx_graph(name, precision, variant)), None
                     elif kernel_can_represent(variant):
-                        part = full_res_kernel_part(variant, pixel_dtype)  # type: ignore[arg-type]
+                        part = full_res_kernel_part(variant, unit.kind, pixel_dtype)  # type: ignore[arg-type]
                         fallback = lambda v=variant, p=precision: full_res_onnx_part(v, onnx_graph("full_res", p, v))  # noqa: E731
                     else:
                         part, fallback = full_res_onnx_part(variant, onnx_graph(name, precision, variant)), None
@@ -400,7 +400,8 @@ def compile_candidate(candidate_dir: str | Path, target_name: str, out_dir: str 
     used: dict[str, Part] = {}
     reports["low_res"], used["low_res"] = compile_part(low, loaded, target_name, out)
     if kernel_can_represent(loaded):  # the fused kernel first, the Relax import of the ONNX part if it fails
-        kernel_part = full_res_kernel_part(loaded, pixel_dtype)  # type: ignore[arg-type]
+        kernel_part = full_res_kernel_part(loaded, target_file.unit(loaded.candidate.placement.full_res).kind,
+                                           pixel_dtype)  # type: ignore[arg-type]
         reports["full_res"], used["full_res"] = compile_part(kernel_part, loaded, target_name, out, fallback=full_onnx)
     else:
         reports["full_res"], used["full_res"] = compile_part(full_onnx(), loaded, target_name, out)

@@ -34,6 +34,7 @@ from ..errors import AicamError
 from ..models.checkpoints import load_model, sha256_of
 from ..models.student import StudentNet
 from ..kernels.compiled import guide_params, spec_for
+from ..kernels.spec import shipped_variant
 from ..kernels.fullres import KernelSpec, PixelType
 
 PARTS = ("low_res", "full_res")
@@ -165,16 +166,20 @@ def low_res_part(loaded: LoadedCandidate, onnx_path: Path) -> Part:
                        "bilinear), done band-wise by the runtime, not part of this graph"])
 
 
-def full_res_kernel_part(loaded: LoadedCandidate, pixel_dtype: PixelType = "float32") -> Part:
+def full_res_kernel_part(loaded: LoadedCandidate, unit_kind: str, pixel_dtype: PixelType = "float32") -> Part:
+    """The fused kernel for the candidate's full-res part on a unit of `unit_kind`, in the variant the
+    latency model prices (`kernels.spec.shipped_variant`: slice form per unit kind, float16 for fp16)."""
     cfg = loaded.net.cfg
-    spec = spec_for(cfg, pixel_dtype)
-    params = dict(zip(KERNEL_PARAM_NAMES, guide_params(loaded.net.full_res)))
     precision = loaded.candidate.quantization.full_res
-    compute = "float32 arithmetic" + ("" if precision == "fp32" else
-                                      f" (the fused kernel has no {precision} variant: it computes the fp16 path in float32)")
+    slice, compute_type = shipped_variant(unit_kind, precision)
+    spec = spec_for(cfg, pixel_dtype, slice, compute_type)
+    weight_dtype = np.float16 if compute_type == "float16" else np.float32
+    params = {name: value.astype(weight_dtype)
+              for name, value in zip(KERNEL_PARAM_NAMES, guide_params(loaded.net.full_res))}
+    compute = f"{compute_type} arithmetic, {slice} slice"
     inputs = [TensorSpec("image", ["rows", "width", 3], pixel_dtype)]
-    inputs += [TensorSpec(name, list(value.shape), "float32") for name, value in params.items()]
-    inputs += [TensorSpec("grid", grid_shape(loaded.net)[1:], "float32"),
+    inputs += [TensorSpec(name, list(value.shape), compute_type) for name, value in params.items()]
+    inputs += [TensorSpec("grid", grid_shape(loaded.net)[1:], compute_type),
                TensorSpec("out", ["rows", "width", 3], pixel_dtype),
                TensorSpec("row_offset", [], "int32"), TensorSpec("full_height", [], "int32")]
     notes = ["entry function 'fullres'; `out` is written in place (destination-passing); pass row bands with "

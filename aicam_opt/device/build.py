@@ -121,8 +121,9 @@ def _args(part: Part, inputs: Inputs, pixel_type: PixelType) -> tuple[str, list[
     if part.engine == "fused_kernel":
         image = kernel_image(inputs.photo, pixel_type)
         height = image.shape[0]
-        weights = [np.ascontiguousarray(part.kernel_params[n], dtype=np.float32) for n in KERNEL_PARAM_NAMES]
-        return "fullres", [image, *weights, np.ascontiguousarray(inputs.grid[0]),
+        compute = np.float16 if part.kernel_spec.compute == "float16" else np.float32  # weights and grid
+        weights = [np.ascontiguousarray(part.kernel_params[n], dtype=compute) for n in KERNEL_PARAM_NAMES]
+        return "fullres", [image, *weights, np.ascontiguousarray(inputs.grid[0], dtype=compute),
                            OutputBuffer(image.shape, image.dtype.name), 0, height]
     image = np.ascontiguousarray(inputs.photo.transpose(2, 0, 1)[None], dtype=np.float32) / np.float32(255)
     return "main", [np.ascontiguousarray(image), inputs.grid]
@@ -153,7 +154,8 @@ def build_model(model: ModelToMeasure, target_name: str, height: int, width: int
     inputs = make_inputs(model, height, width)
     low = low_res_part(loaded, export_low_res_onnx(loaded, out_dir / "low_res.onnx"))
     if kernel_can_represent(loaded):
-        full = full_res_kernel_part(loaded, pixel_type)
+        full = full_res_kernel_part(loaded, load_target(target_name).unit(loaded.candidate.placement.full_res).kind,
+                                    pixel_type)
     else:
         full = full_res_onnx_part(loaded, export_full_res_onnx(loaded, out_dir / "full_res.onnx", (height, width)),
                                   (height, width))
@@ -195,6 +197,9 @@ def _end_to_end(low: Part, full: Part, built: list[BuiltPart], inputs: Inputs, p
                         "runs both only on the CPU; the total is the sum of the parts")
     elif full.engine != "fused_kernel":
         item.skipped = "the full-res part is a Relax graph (int8), not the fused kernel: the total is the sum of the parts"
+    elif full.kernel_spec is not None and full.kernel_spec.compute != "float32":
+        item.skipped = ("the end-to-end module hands the low-res path's float32 grid to a float32 kernel; this "
+                        f"kernel computes in {full.kernel_spec.compute}: the total is the sum of the parts")
     elif low_built.skipped or full_built.skipped:
         item.skipped = "a part could not be built: " + (low_built.skipped or full_built.skipped or "")
     if item.skipped:

@@ -49,8 +49,9 @@ def predict(model: ModelToMeasure, target_name: str, height: int, width: int, th
         out.parts = {"low_res": None, "full_res": None}
         out.total_missing = reason
         return out
+    full_unit = load_target(target_name).unit(model.loaded.candidate.placement.full_res)
     cost = shipped_student_cost(model.loaded.net, (height, width), model.loaded.candidate.quantization.full_res,
-                                pixel_type)
+                                full_unit.kind, pixel_type)
     placement = placement_of(model, target_name, threads)
     for part in ("low_res", "full_res"):
         ops = [op for op in cost.ops if op.part == part]

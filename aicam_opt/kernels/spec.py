@@ -102,6 +102,21 @@ def spec_for(cfg: "StudentConfig", dtype: PixelType, slice: SliceForm = "tent", 
                       layout=layout, yuv=yuv)
 
 
+# The slice form each kind of unit gets (the latency model prices both; tests/kernels checks this choice
+# is the cheaper one on every calibrated unit): GPUs gather per lane at the cost of one issue slot, so
+# two taps beat the tent over all D bins; a SIMD CPU core loads gathered values as scalars, so the tent
+# (broadcast row-table reads, no gathers) wins there, and on a DSP's wide vectors alike.
+SLICE_FOR_UNIT_KIND: dict[str, SliceForm] = {"gpu": "taps", "cpu": "tent", "dsp": "tent"}
+
+
+def shipped_variant(unit_kind: str, precision: str) -> tuple[SliceForm, ComputeType]:
+    """The kernel variant `compile` ships for the full-res part on a unit of `unit_kind` at `precision`
+    (fp32 or fp16): the slice form that unit runs fastest, and float16 arithmetic for an fp16 part."""
+    if precision not in KERNEL_PRECISIONS:
+        raise ValueError(f"the fused kernel ships fp32 or fp16 full-res parts, not {precision!r}")
+    return SLICE_FOR_UNIT_KIND.get(unit_kind, "tent"), "float16" if precision == "fp16" else "float32"
+
+
 def kernel_arguments(spec: KernelSpec) -> list[tuple[str, tuple[int | str, ...], str]]:
     """The compiled kernel's arguments in call order, as (name, shape, dtype): what a caller or an artifact
     manifest must pass. Named sizes: "rows" and "width" of the band; for YUV also "chroma_rows" =

@@ -117,16 +117,16 @@ def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
     latency = LatencyModel(target, load_calibration(target.name))
     if isinstance(model, (str, os.PathLike)) and str(model) not in ("teacher", "student") and not Path(model).exists():
         raise AicamError(f"model '{model}': not 'teacher', 'student' or an existing .onnx / checkpoint file")
-    cost = shipped_cost(model, workload, placement)
+    cost = shipped_cost(model, workload, placement, target)
     prediction = latency.predict(cost.ops, placement)
     name = cost.model if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
     return CostReport(name, target, cost, placement, prediction)
 
 
 def shipped_cost(model: str | os.PathLike | nn.Module, workload: str | tuple[int, int] | None,
-                 placement: Placement) -> "ModelCost":
-    """A student (by name, checkpoint or module) as compile ships it for `placement` (its full-res part
-    as the fused kernel where it is one); any other model as its graph, op by op."""
+                 placement: Placement, target: Target) -> "ModelCost":
+    """A student (by name, checkpoint or module) as compile ships it for `placement` on `target` (its
+    full-res part as the fused kernel where it is one); any other model as its graph, op by op."""
     from ..cost.model_cost import DEFAULT_WORKLOAD, model_cost  # torch and onnx: loaded when a model is costed
     from ..cost.shipped import shipped_student_cost
     from ..models.checkpoints import resolve_model
@@ -137,7 +137,8 @@ def shipped_cost(model: str | os.PathLike | nn.Module, workload: str | tuple[int
     named = isinstance(model, (str, os.PathLike))
     net = resolve_model(model) if named else model
     if isinstance(net, StudentNet):
-        cost = shipped_student_cost(net, workload or DEFAULT_WORKLOAD, placement.of("full_res").precision)
+        full = placement.of("full_res")
+        cost = shipped_student_cost(net, workload or DEFAULT_WORKLOAD, full.precision, target.unit(full.unit).kind)
     else:
         cost = model_cost(net, workload)
     return replace(cost, model=os.fspath(model)) if named else cost

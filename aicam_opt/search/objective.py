@@ -101,7 +101,8 @@ def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: 
     macs: dict[str, int] = {}
     peak_memory_mb: dict[str, float] = {}
     for workload in target.budgets.latency_ms:
-        cost = shipped_student_cost(net, workload, placement.of("full_res").precision)
+        full = placement.of("full_res")
+        cost = shipped_student_cost(net, workload, full.precision, target.unit(full.unit).kind)
         latency_ms[workload] = latency.predict(cost.ops, placement).latency_ms
         macs[workload] = cost.macs
         peak_memory_mb[workload] = peak_memory_bytes(cost.ops, placement, target, cost.height) / 1e6
@@ -260,12 +261,14 @@ def _fastest(ctx: SearchContext, precisions: tuple[str, ...]) -> Placement:
     latency objective's workload fastest."""
     pairs = sorted(p for p in calibrated_pairs(ctx.latency) if p[1] in precisions)
     workload = ctx.space.latency_objective
-    # the shipped program depends only on the full-res precision: costed once per precision, not per pair
-    ops = {precision: shipped_student_cost(ctx.student, workload, precision).ops for _, precision in pairs}
+    # the shipped program depends only on the full-res unit and precision: costed once per pair, not per
+    # combination of the two parts' pairs
+    ops = {(unit, precision): shipped_student_cost(ctx.student, workload, precision, ctx.target.unit(unit).kind).ops
+           for unit, precision in pairs}
 
     def predicted(low: tuple[str, str], full: tuple[str, str]) -> float:
         placement = Placement(parts={"low_res": Assignment(*low), "full_res": Assignment(*full)})
-        return ctx.latency.predict(ops[full[1]], placement).latency_ms
+        return ctx.latency.predict(ops[full], placement).latency_ms
 
     low, full = min(((low, full) for low in pairs for full in pairs), key=lambda lf: predicted(*lf))
     return Placement(parts={"low_res": Assignment(*low), "full_res": Assignment(*full)})

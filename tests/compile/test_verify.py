@@ -28,7 +28,8 @@ def test_quantized_parts_reach_45_db_against_the_fake_quant_model(compiled):
         summary = verify["parts"][part]
         assert summary["bar"] == "psnr" and summary["min_psnr"] >= 45.0 and summary["passed"], (part, summary)
     assert verify["parts"]["low_res"]["grid_max_abs"] > 0  # int8: not bit-exact, but within the bar
-    assert verify["parts"]["full_res"]["vs_float32_max_abs"] <= 1e-4  # the kernel computes in float32
+    # the shipped fp16 kernel computes in float16: within one 8-bit step of the float32 path (tests/kernels)
+    assert 0 < verify["parts"]["full_res"]["vs_float32_max_abs"] <= 2.0 ** -8
 
 
 def test_compiled_quality_loss_is_reported_beside_the_predicted_one(compiled):

@@ -82,12 +82,14 @@ def _compile_kernel(spec: fused.KernelSpec, target: dict[str, Any]) -> Compiled:
 
 
 class _KernelOnHost:
-    """The same kernel definition built for this host (the runtime's build cache), float32 pixels."""
+    """The same kernel definition (slice form and arithmetic included) built for this host (the runtime's
+    build cache), float32 pixels."""
 
     def __init__(self, part: Part, loaded: LoadedCandidate):
         from ...kernels.compiled import CompiledFullRes
 
-        self._kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg)
+        spec = part.kernel_spec
+        self._kernel = CompiledFullRes(loaded.net.full_res, loaded.net.cfg, slice=spec.slice, compute=spec.compute)
         self.seconds: dict[str, float] = {}
         self.notes = [f"the fused kernel is verified with float32 pixels (the artifact's pixel type: "
                       f"{part.kernel_spec.dtype}; the same definition, int pixels only scale and round)"]
