@@ -4,6 +4,10 @@ TARGET ?= sd865
 TRIALS ?=
 SPACE ?=
 DATA ?=
+# The gate's baseline: the committed smoke run (4 trials). A run with another budget or space is gated
+# against a baseline of its own search (e.g. BASELINE=reports/baseline/sd865-20trials.json); the gate
+# refuses to judge winners of different searches and names the baseline or the rerun to use.
+BASELINE ?= reports/baseline/$(TARGET).json
 STAMP := .venv/.installed
 
 .PHONY: venv test test-fast bench optimize report gate train evaluate clean
@@ -35,9 +39,9 @@ optimize: $(STAMP)
 report: $(STAMP)
 	$(PY) -m aicam_opt.cli report reports/$(TARGET)
 
-# Fail on a performance or quality regression against the committed baseline.
+# Fail on a performance or quality regression against the committed baseline of the same search.
 gate: $(STAMP)
-	$(PY) -m aicam_opt.cli gate --baseline reports/baseline/$(TARGET).json --current reports/$(TARGET)/summary.json
+	$(PY) -m aicam_opt.cli gate --baseline $(BASELINE) --current reports/$(TARGET)/summary.json
 
 train: $(STAMP)
 	$(PY) -m aicam_opt.cli train teacher $(if $(DATA),--data $(DATA))

@@ -154,13 +154,19 @@ def compare_to_baseline(baseline: PathLike, current: PathLike,
                         tolerances: PathLike | Tolerances | None = None) -> Comparison:
     """The CI gate, as `aicam-opt gate`: the search summary `current` (reports/<target>/summary.json) against
     `baseline` (reports/baseline/<target>.json) within `tolerances` (a YAML path or Tolerances; default: the
-    repository's reports/baseline/tolerances.yaml). `.passed`, `.failures`, `.rows` say what changed."""
+    repository's reports/baseline/tolerances.yaml). `.passed`, `.failures`, `.rows` say what changed; `.notes`
+    what could not be checked. Summaries of different searches (budget, space, sampler, seed) are refused
+    (AicamError naming the baseline to use)."""
     from .gate import compare, load_pair
+    from .gate.summary import unknown_budgets
     from .gate.tolerances import DEFAULT_TOLERANCES, Tolerances, load_tolerances
 
     if not isinstance(tolerances, Tolerances):
         tolerances = load_tolerances(DEFAULT_TOLERANCES if tolerances is None else tolerances)
-    return compare(*load_pair(baseline, current), tolerances)
+    base, cur = load_pair(baseline, current)
+    result = compare(base, cur, tolerances)
+    result.notes += unknown_budgets(base, cur, baseline, current)
+    return result
 
 
 __all__ = ["compare_to_baseline", "compress_candidate", "enhance", "evaluate_models", "load_student", "load_teacher",

@@ -27,6 +27,8 @@ def test_optimize_costs_searches_and_reports(tmp_path, capsys):
         assert (tmp_path / name).exists(), name
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["trials"]["counted"] == 2 and summary["student"]["predicted_latency_ms"]["preview"] > 0
+    # the search it comes from, which the gate compares (tiny_space.yaml: random sampler, seed 3)
+    assert summary["budget"] == {"trials": 2, "sampler": "random", "seed": 3}
 
 
 def test_unknown_target_is_a_clear_error(tmp_path, capsys):

@@ -3,7 +3,9 @@
 
 Prints baseline and current side by side (metric, baseline, current, change, tolerance, verdict).
 Exit codes: 0 nothing regressed beyond tolerance; 1 something did (the last line names every failing
-row); 2 the input is missing or malformed (the message names the file and the fix).
+row); 2 the input is missing or malformed, or the two summaries come from different searches (another
+trial budget, space, sampler or seed, or other evaluation images: nothing is judged; the message names
+the baseline to use or the command to run).
 """
 from __future__ import annotations
 
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         console = Console(width=180)
     console.print(_table(result, args.baseline, args.current))
 
+    for note in result.notes:
+        console.print(f"note: {note}", soft_wrap=True, markup=False, style="yellow")
     compared = sum(r.verdict in ("ok", "better", "worse", "missing") for r in result.rows)
     skipped = sum(r.verdict == "skipped (no measurement)" for r in result.rows)
     if result.improvements and result.passed:

@@ -8,9 +8,10 @@ What is compared (the student block and every winner role of the baseline):
   student's latency over the winner's, both already gated, and a faster student alone would lower it.
 - measured host timings are compared only relative to the reference workload timed in the same run
   (the median per-round ratio, or best over best in older summaries), so a slower or busier machine
-  (which slows the reference workload too) cancels out. A role measured in the
-  baseline and found now but not measured is "missing"; without a measured block on either side the
-  rows are "skipped (no measurement)".
+  (which slows the reference workload too) cancels out. A role measured in the baseline and found now
+  but not measured is "missing", and so is every role when this run has no measured block at all (its
+  winners were never compiled and timed); roles timed now but not in the baseline are "info"; with a
+  measured block in neither run, one row says "skipped (no measurement)".
 - a role found in the baseline but not now is a regression ("missing"); a role found now but not in
   the baseline is an improvement ("better").
 - a role held by a different candidate now gets an informational "candidate" row naming what changed
@@ -57,6 +58,7 @@ class Row:
 class Comparison:
     target: str
     rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the gate could not check (e.g. a budget unknown)
 
     @property
     def failures(self) -> list[Row]:
@@ -187,13 +189,19 @@ def normalised(measured: Measured) -> dict[str, float]:
 def _measured_rows(base: Summary, cur: Summary, tols: Tolerances) -> list[Row]:
     tol = tols.measured
     metric = "host_ms/reference_ms"
-    if base.measured is None or cur.measured is None:
-        one_side = base.measured or cur.measured
-        if one_side is None:
-            return [Row("measured", metric, None, None, tol.describe(), "skipped (no measurement)", "in neither run")]
-        lacking = "the baseline" if base.measured is None else "this run"
-        return [Row(f"measured.{role}", metric, None, None, tol.describe(), "skipped (no measurement)",
-                    f"no measured block in {lacking}") for role in one_side.host_ms]
+    if base.measured is None and cur.measured is None:
+        return [Row("measured", metric, None, None, tol.describe(), "skipped (no measurement)", "in neither run")]
+    if cur.measured is None:
+        # host timings are what the gate checks of the compiled winners: a run without them proves nothing
+        return [Row(f"measured.{role}", metric, ratio, None, tol.describe(), "missing",
+                    "no measured block in this run: its winners were not compiled and timed; run the search with "
+                    "compiling (make optimize, not --no-compile), or `aicam-opt report DIR` after the timing")
+                for role, ratio in normalised(base.measured).items()]
+    if base.measured is None:
+        return [Row(f"measured.{role}", metric, None, ratio, tol.describe(), "info",
+                    "not in the baseline (it has no measured block): refresh the baseline to gate host timings")
+                for role, ratio in normalised(cur.measured).items()] or [
+            Row("measured", metric, None, None, tol.describe(), "skipped (no measurement)", "no role timed in either run")]
 
     rows = [Row("measured", "reference_ms", base.measured.reference_ms, cur.measured.reference_ms, "", "info",
                 "machine speed; host timings are divided by it")]

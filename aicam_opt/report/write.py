@@ -28,7 +28,7 @@ from ..search.winners import WinnersDocument, winners_document
 from . import html
 from .op_table import op_costs
 from .plots import pareto_figure, pareto_html, pareto_png
-from .summary import Measured, TrialCounts, summary_document
+from .summary import Measured, SearchBudget, TrialCounts, summary_document
 from .tables import front_of, pareto_frame, trials_frame
 
 OUTPUTS = ReportFolder.REPORTS
@@ -56,6 +56,14 @@ def trial_counts(study: optuna.Study) -> TrialCounts:
                        counted=len(counted_trials(study)))
 
 
+def search_budget(study: optuna.Study, space: SearchSpace) -> SearchBudget | None:
+    """The search the study's results come from; None for a study made before its budget was recorded."""
+    trials = StudyRecord.from_study(study).budget
+    if trials is None:
+        return None
+    return SearchBudget(trials=trials, sampler=space.sampler.kind, seed=space.sampler.seed)
+
+
 def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target_name: str) -> WinnersDocument:
     """Write the reports; returns the winners document."""
     target = load_target(target_name)
@@ -81,7 +89,8 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
     compile_report = CompileDocument.load_optional(folder.compile_report)
     winners_doc.save(folder.winners)
     measured = MeasuredTimings.load_optional(folder.measured)
-    summary_document(winners_doc, trial_counts(study), _measured_for(measured, winners_doc)).save(folder.summary)
+    summary_document(winners_doc, trial_counts(study), search_budget(study, space),
+                     _measured_for(measured, winners_doc)).save(folder.summary)
     write_text(folder.report_html, report_html(folder, study, space, target.name, winners_doc, trials, front_frame,
                                                compile_report))
     return winners_doc
@@ -90,9 +99,10 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
 def report_html(folder: ReportFolder, study: optuna.Study, space: SearchSpace, target: str,
                 winners_doc: WinnersDocument, trials, front_frame, compile_report: CompileDocument | None) -> str:
     counts = trial_counts(study)
+    budget = StudyRecord.from_study(study).budget
     intro = (f"<p>Search space <b>{escape(space.name)}</b> ({escape(space.description)}), sampler "
              f"{escape(space.sampler.kind)} seed {space.sampler.seed}; objectives {escape(', '.join(space.objectives))}; "
-             f"{counts.complete} complete trials ({counts.full_fidelity} at full fidelity), {counts.failed} failed. "
+             f"budget {budget if budget is not None else 'unknown'} trials; {counts.complete} complete trials ({counts.full_fidelity} at full fidelity), {counts.failed} failed. "
              f"Generated {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC from {escape(study.study_name)}.</p>"
              "<p>Latency, MACs and memory are predicted by the calibrated latency model of the target; quality is "
              "measured on the evaluation split against the uncompressed student.</p>")

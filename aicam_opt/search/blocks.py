@@ -4,9 +4,16 @@ them and stays light.
 """
 from __future__ import annotations
 
-from pydantic import ConfigDict
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
 
 from ..config import JsonBlock
+
+# A latency, MAC count, memory figure or speed-up of zero or below is a broken document, not an
+# improvement: the gate would read a negative latency as the best run ever.
+Positive = Annotated[float, Field(gt=0)]
+PositiveCount = Annotated[int, Field(gt=0)]
 
 
 class EvaluationSet(JsonBlock):
@@ -37,9 +44,9 @@ class Finite(JsonBlock):
 class Figures(Finite):
     """Per-workload figures (keys: preview, video8k, photo100mp, ...)."""
 
-    predicted_latency_ms: dict[str, float]
-    macs: dict[str, int]
-    peak_memory_mb: dict[str, float]
+    predicted_latency_ms: dict[str, Positive]
+    macs: dict[str, PositiveCount]
+    peak_memory_mb: dict[str, Positive]
 
 
 class FiniteStudentQuality(StudentQuality):
@@ -54,4 +61,4 @@ class StudentBlock(Figures):
     params: int
     measured_on: EvaluationSet | None = None  # absent in studies made before it was recorded
     best_placement: dict[str, str] | None = None             # fastest with fp16 allowed, no compression
-    best_predicted_latency_ms: dict[str, float] | None = None
+    best_predicted_latency_ms: dict[str, Positive] | None = None

@@ -6,7 +6,7 @@ A trial's record is stored as one Optuna user attribute per field, under the fie
 (`candidate`, `candidate_key`, `fidelity`, `screen`, `params_count`, `quality`, `figures`,
 `constraints`, `dir`, `full_seconds`, `reused_from`, `fail_reason`), so studies written before the
 record existed read the same. The study's own attributes: `space` (the SearchSpace), `target` (its
-name) and `student` (StudentRecord: the uncompressed student's figures, every trial's reference).
+name), `budget` (the largest --trials it was searched to) and `student` (StudentRecord: the uncompressed student's figures, every trial's reference).
 """
 from __future__ import annotations
 
@@ -117,6 +117,7 @@ class StudyRecord(BaseModel):
 
     space: dict[str, Any] | None = None  # SearchSpace.model_dump(mode="json"): compared as stored on resume
     target: str | None = None
+    budget: int | None = None  # the largest --trials the study was searched to; absent in older studies
     student: StudentRecord | None = None
 
     @classmethod
@@ -130,6 +131,13 @@ class StudyRecord(BaseModel):
     def store_space(study: optuna.Study, space: SearchSpace, target: str) -> None:
         study.set_user_attr("space", space.model_dump(mode="json"))
         study.set_user_attr("target", target)
+
+    @staticmethod
+    def store_budget(study: optuna.Study, trials: int) -> None:
+        """Record that the study is searched to `trials`; a rerun with a smaller --trials finds the trials
+        already there and runs none, so the study's results stay those of the larger budget."""
+        recorded = StudyRecord.from_study(study).budget
+        study.set_user_attr("budget", max(trials, recorded or 0))
 
     @staticmethod
     def store_student(study: optuna.Study, student: StudentRecord) -> None:

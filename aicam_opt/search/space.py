@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 import optuna
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from ..compress.candidate import Candidate, Importance, LayerGroup
 from ..config import Config, load_yaml
@@ -146,6 +146,12 @@ class SearchSpace(Config):
     knobs: Knobs = Knobs()
     fidelity: Fidelity = Fidelity()
     quality_tolerance_db: float = Field(0.3, gt=0, description="'within X dB of the student' for the winners")
+    _source: Path | None = PrivateAttr(None)  # the YAML file it was read from (load_space); None if built in code
+
+    @property
+    def source(self) -> str:
+        """The space as a message names it: its file, or its name when it was built in code."""
+        return str(self._source) if self._source is not None else f"the search space '{self.name}'"
 
     @model_validator(mode="after")
     def _objectives_known(self) -> "SearchSpace":
@@ -199,7 +205,9 @@ def load_space(spec: str | Path) -> SearchSpace:
         known = sorted(p.stem for p in SEARCH_SPACES_DIR.glob("*.yaml"))
         raise AicamError(f"search space '{spec}' not found ({path}); known: {', '.join(known) or 'none'}, "
                          "or give a path to a YAML file")
-    return load_yaml(path, SearchSpace)
+    space = load_yaml(path, SearchSpace)
+    space._source = path
+    return space
 
 
 def suggest_candidate(trial: optuna.Trial, space: SearchSpace, target: Target) -> Candidate:

@@ -190,13 +190,35 @@ def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str |
     recorded = StudyRecord.from_study(study).space
     current = space.model_dump(mode="json")
     if recorded is not None and recorded != current:
-        raise AicamError(f"the study '{name}' in {shown} was made with a different search space (compare "
-                         f"search_spaces/{space.name}.yaml with the study's); resuming would mix incomparable "
-                         "trials. Use another --out/--storage, or delete the study file to start over")
+        start_over = (f"delete the study file to start over: rm {ReportFolder(out_dir).study.resolve()}"
+                      if storage is None else
+                      f"delete the study to start over: optuna delete-study --study-name {name} --storage {shown}")
+        raise AicamError(f"the study '{name}' in {shown} was made with a different search space than "
+                         f"{space.source} ({space_changes(recorded, current)}); resuming would mix incomparable "
+                         f"trials. Use another --out/--storage, or {start_over}")
     if recorded is None:
         study.set_metric_names(list(space.objectives))
         StudyRecord.store_space(study, space, target.name)
     return study
+
+
+def _flat(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def space_changes(recorded: dict, current: dict, shown: int = 5) -> str:
+    """The fields of two stored search spaces that differ, as "field study -> now" (at most `shown`)."""
+    before, now = _flat(recorded), _flat(current)
+    changes = [f"{key} {before.get(key, '—')} -> {now.get(key, '—')}" for key in sorted(set(before) | set(now))
+               if before.get(key) != now.get(key)]
+    more = f"; and {len(changes) - shown} more" if len(changes) > shown else ""
+    return "study -> now: " + "; ".join(changes[:shown]) + more
 
 
 def record_student(study: optuna.Study, ctx: SearchContext) -> None:
@@ -279,6 +301,7 @@ def run_search(ctx: SearchContext, study: optuna.Study, n_trials: int, console: 
     console = console or Console()
     objective = objective or Objective(ctx)
     worker = f"{socket.gethostname()}:{os.getpid()}"
+    StudyRecord.store_budget(study, n_trials)  # what the summary records and the gate compares
     done = len(counted_trials(study))
     if done >= n_trials:
         console.print(f"study already holds {done} trials (budget {n_trials}): nothing to run")

@@ -39,6 +39,7 @@ def realistic_summary(target: str = "sd865") -> dict:
         "target": target,
         "search_space": "default",
         "trials": {"complete": 4, "failed": 0, "full_fidelity": 2, "counted": 4},
+        "budget": {"trials": 4, "sampler": "tpe", "seed": 0},
         "student": {
             "predicted_latency_ms": student_latency,
             "macs": _macs(96, STUDENT_LOWRES_MACS),

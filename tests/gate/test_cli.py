@@ -85,11 +85,13 @@ def test_measured_timings_are_normalised_by_the_reference(pair, write_json, caps
     assert final_line(out).count("host_ms/reference_ms") == 2  # both winners, each named
 
 
-def test_missing_measurement_is_shown_as_skipped(pair, write_json, capsys):
+def test_missing_measurement_fails_and_says_how_to_make_it(pair, write_json, capsys):
     baseline, current = pair
-    del current["measured"]
+    del current["measured"]  # a summary without host timings no longer passes as "2 skipped"
     code, out, _ = gate(capsys, write_json("base.json", baseline), write_json("cur.json", current))
-    assert code == 0 and "skipped (no measurement)" in out and "2 skipped" in final_line(out)
+    assert code == 1 and "skipped" not in final_line(out)
+    assert "measured.fastest_within_0.3db.host_ms/reference_ms (missing" in final_line(out)
+    assert "--no-compile" in " ".join(out.split())
 
 
 def test_improvement_passes_and_suggests_refreshing_the_baseline(pair, write_json, capsys):

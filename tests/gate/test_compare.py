@@ -149,16 +149,32 @@ def test_slower_machine_cancels_out_but_slower_winner_fails(pair, tolerances):
     assert [r.name for r in result.failures] == ["measured.fastest_within_0.3db.host_ms/reference_ms"]
 
 
-@pytest.mark.parametrize("side", ["baseline", "current", "both"])
-def test_missing_measurement_is_skipped_visibly(pair, tolerances, side):
+def test_a_run_without_host_timings_is_missing_against_a_timed_baseline(pair, tolerances):
     baseline, current = pair
-    for doc, name in ((baseline, "baseline"), (current, "current")):
-        if side in (name, "both"):
-            del doc["measured"]
+    del current["measured"]  # e.g. `optimize --no-compile`: the winners were never compiled or timed
+    result = run(baseline, current, tolerances)
+    assert not result.passed
+    failures = [(r.name, r.verdict) for r in result.failures]
+    assert failures == [(f"measured.{role}.host_ms/reference_ms", "missing") for role in baseline["measured"]["host_ms"]]
+    assert all("make optimize" in r.note and "--no-compile" in r.note for r in result.failures)
+
+
+def test_host_timings_new_in_this_run_are_information(pair, tolerances):
+    baseline, current = pair
+    del baseline["measured"]
     result = run(baseline, current, tolerances)
     assert result.passed
     measured = [r for r in result.rows if r.block.startswith("measured")]
-    assert measured and all(r.verdict == "skipped (no measurement)" for r in measured)
+    assert measured and all(r.verdict == "info" and "not in the baseline" in r.note for r in measured)
+
+
+def test_host_timings_in_neither_run_are_skipped_visibly(pair, tolerances):
+    baseline, current = pair
+    del baseline["measured"], current["measured"]
+    result = run(baseline, current, tolerances)
+    assert result.passed
+    measured = [r for r in result.rows if r.block.startswith("measured")]
+    assert [(r.verdict, r.note) for r in measured] == [("skipped (no measurement)", "in neither run")]
 
 
 def test_tolerance_is_the_larger_of_relative_and_absolute():

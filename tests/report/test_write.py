@@ -7,12 +7,14 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 
 from aicam_opt.cli import main
 from aicam_opt.gate.summary import load_summary
 from aicam_opt.report import OUTPUTS, write_reports
+from aicam_opt.search.records import StudyRecord
 from aicam_opt.search.winners import WinnersDocument
 
 EVIL = "<script>alert('x')</script>"  # as tests/report/conftest.py puts in every user-controlled string
@@ -63,6 +65,21 @@ def test_summary_is_what_the_gate_reads(written):
     raw = json.loads((out / "summary.json").read_text())
     assert raw["trials"] == {"complete": 3, "failed": 1, "full_fidelity": 3, "counted": 4}
     assert summary.student.measured_on.pairs == ["a4521", "a4576"] and summary.student.measured_on.frames == 8
+
+
+def test_summary_records_the_budget_the_study_was_searched_to(written, tmp_path):
+    """The gate compares like with like: the summary says which search it comes from, from the study alone
+    (`aicam-opt report`); a study made before the budget was recorded says nothing ("budget unknown")."""
+    out, _ = written
+    assert "budget" not in json.loads((out / "summary.json").read_text())  # the fixture's study has none
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(*OUTPUTS))
+    study = optuna.load_study(study_name="evil-sd865", storage=f"sqlite:///{copy / 'study.db'}")
+    StudyRecord.store_budget(study, 20)
+    StudyRecord.store_budget(study, 4)  # a rerun with a smaller --trials runs nothing: the study stays a 20-trial one
+    assert main(["report", str(copy)]) == 0
+    assert json.loads((copy / "summary.json").read_text())["budget"] == {"trials": 20, "sampler": "tpe", "seed": 0}
+    assert "budget 20 trials" in (copy / "report.html").read_text()
 
 
 def test_report_says_what_quality_was_measured_on(written):
