@@ -3,7 +3,7 @@
     name: int8_lowres
     target: sd865
     architecture: {num_branches: 3, switch: soft, guide: ccm_curve, self_similarity: true,
-                   grid_depth: 8, grid_size: 16, lowres_size: 256}   # null/absent: keep the student's
+                   grid_depth: 8, curve_knots: 16, grid_size: 16, lowres_size: 256}   # null/absent: keep the student's
     pruning: {ratios: {trunk: 0.5, local: 0.5}, importance: magnitude, protected: []}
     quantization: {low_res: int8, full_res: fp16}
     placement: {low_res: dsp, full_res: gpu}
@@ -49,6 +49,8 @@ class ArchitectureSpec(Config):
     guide: Literal["ccm_curve", "luma_curve"] | None = None
     self_similarity: bool | None = None
     grid_depth: int | None = Field(None, ge=1, le=32, description="D: luminance bins of the bilateral grid")
+    curve_knots: int | None = Field(None, ge=2, le=64, description="knots of the guide's tone curves (fewer: "
+                                    "less arithmetic per full-res pixel)")
     grid_size: int | None = Field(None, ge=1, le=64, description="G: spatial cells per side")
     lowres_size: int | None = Field(None, ge=32, le=1024, description="side of the square low-res input")
 

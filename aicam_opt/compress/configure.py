@@ -17,6 +17,8 @@ What each change inherits (everything else is copied tensor by tensor where name
 - Guide ccm_curve -> luma_curve: the single curve is the mean of the three, the mix keeps its total
   weight; luma_curve -> ccm_curve: identity colour matrix, the curve copied to the three channels,
   the mix split evenly. Self-similarity switched on: a fresh block with its default light mix.
+- Curve knots K -> K': each curve is refitted by least squares on [0, 1] with the new knots (fixed,
+  evenly spaced), so the guide starts as the closest K'-knot curve to the trained one.
 """
 from __future__ import annotations
 
@@ -121,9 +123,29 @@ def _source_name(name: str, sources: list[int]) -> str:
     return name
 
 
+CURVE_FIT_SAMPLES = 1025
+
+
+def refit_curve_knots(slopes: torch.Tensor, knots: int) -> torch.Tensor:
+    """Slopes (1, n, K, 1, 1) of curves sum_k s_k relu(x - k/K) -> the least-squares closest curves with
+    `knots` evenly spaced knots, on x sampled evenly over [0, 1]."""
+    x = torch.linspace(0.0, 1.0, CURVE_FIT_SAMPLES, dtype=torch.float64)
+
+    def basis(k: int) -> torch.Tensor:
+        return F.relu(x[:, None] - torch.linspace(0.0, 1.0, k + 1, dtype=torch.float64)[None, :-1])
+
+    curves = basis(slopes.shape[2]) @ slopes[0, :, :, 0, 0].double().T  # samples x n
+    fitted = torch.linalg.lstsq(basis(knots), curves).solution  # knots x n
+    return fitted.T.to(slopes.dtype).reshape(1, -1, knots, 1, 1)
+
+
 def _adapt_guide(name: str, value: torch.Tensor, tensor: torch.Tensor) -> bool:
-    """Guide variant change (3 curves <-> 1 curve): see the module doc."""
+    """Guide variant change (3 curves <-> 1 curve) and knot count change: see the module doc."""
+    if name.endswith("thresholds"):
+        return False  # fixed, evenly spaced knots: the new student's own are right (counted as fresh)
     if name.endswith("slopes"):
+        if value.shape[2] != tensor.shape[2]:
+            value = refit_curve_knots(value, tensor.shape[2])
         tensor.copy_(value.mean(dim=1, keepdim=True) if tensor.shape[1] == 1 else value.expand_as(tensor))
         return True
     if name.endswith("mix.weight"):

@@ -60,6 +60,7 @@ class ArchitectureKnobs(Config):
     guide: list[Literal["ccm_curve", "luma_curve"]] | None = None
     self_similarity: list[bool] | None = None
     grid_depth: list[int] | None = None
+    curve_knots: list[int] | None = None
     grid_size: list[int] | None = None
     lowres_size: list[int] | None = None
 

@@ -1,4 +1,6 @@
 """Switch / guide / grid configurations: the new student inherits the old one's weights where they fit."""
+import copy
+
 import torch
 import torch.nn.functional as F
 
@@ -92,3 +94,29 @@ def test_hard_switch_and_fewer_branches_cost_less(student):
     assert soft["macs_low_res"] - hard["macs_low_res"] >= 2 * branch_conv_macs
     branch_params = sum(p.numel() for p in student.low_res.branches[0].parameters())
     assert soft["params"] - hard["params"] >= 2 * branch_params
+
+
+def _curve(slopes: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    knots = slopes.shape[2]
+    thresholds = torch.linspace(0, 1, knots + 1)[:-1]
+    return (slopes[0, :, :, 0, 0, None] * F.relu(x[None, None, :] - thresholds[None, :, None])).sum(dim=1)
+
+
+def test_fewer_curve_knots_refit_the_trained_curve(student):
+    student = copy.deepcopy(student)  # its curves are rewritten below
+    with torch.no_grad():  # a trained-looking tone curve: an S on the first curve, a lift on the others
+        student.full_res.guide.slopes.copy_(torch.randn_like(student.full_res.guide.slopes) * 0.3)
+        student.full_res.guide.slopes[:, :, 0] += 1.0
+    fewer, report = configure(student, student.cfg.model_copy(update={"curve_knots": 8}), lowres_batch())
+    assert "full_res.guide.slopes" in report.adapted and fewer.full_res.guide.slopes.shape[2] == 8
+    x = torch.linspace(0, 1, 513)
+    old, new = _curve(student.full_res.guide.slopes.detach(), x), _curve(fewer.full_res.guide.slopes.detach(), x)
+    naive = _curve(student.full_res.guide.slopes.detach()[:, :, ::2], x)  # every other slope kept as it is
+    assert (new - old).pow(2).mean() < 0.2 * (naive - old).pow(2).mean()  # far closer than a naive cut
+    # a curve that bends only at the 8-knot positions is reproduced exactly
+    even = torch.zeros_like(student.full_res.guide.slopes)
+    even[:, :, ::2] = torch.rand_like(even[:, :, ::2])
+    with torch.no_grad():
+        student.full_res.guide.slopes.copy_(even)
+    exact, _ = configure(student, student.cfg.model_copy(update={"curve_knots": 8}), lowres_batch())
+    assert torch.allclose(_curve(exact.full_res.guide.slopes.detach(), x), _curve(even, x), atol=1e-5)

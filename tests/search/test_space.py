@@ -37,7 +37,7 @@ def test_every_sampled_candidate_is_feasible(sd865):
 
 def test_candidate_key_ignores_name_but_not_content(sd865):
     space = load_space("default")
-    params = {"num_branches": 2, "switch": "hard", "guide": "luma_curve", "self_similarity": False, "grid_depth": 4,
+    params = {"num_branches": 2, "switch": "hard", "guide": "luma_curve", "self_similarity": False, "grid_depth": 4, "curve_knots": 8,
               "grid_size": 8, "prune_splat": 0.0, "prune_trunk": 0.5, "prune_branches": 0.25,
               "importance": "magnitude", "low_res": "dsp:int8", "full_res": "cpu:int8"}
     a = suggest_candidate(optuna.trial.FixedTrial(params, number=1), space, sd865)
