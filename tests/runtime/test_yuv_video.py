@@ -111,3 +111,13 @@ def test_bad_yuv_options_are_refused():
         YuvFormat(layout="yuyv")
     with pytest.raises(AicamError, match="yuv-standard"):
         YuvFormat(standard="bt2020")  # type: ignore[arg-type]
+
+
+def test_a_raw_file_of_another_size_is_refused_and_leaves_nothing(student_path, rgb_frames, tmp_path, capsys):
+    raw = tmp_path / "in.yuv"
+    with open_yuv_writer(raw, *SIZE) as writer:
+        writer.write(rgb_to_yuv420(rgb_frames[0]))
+    assert run([raw, tmp_path / "out.yuv", "--model", student_path, "--size", "190x120"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a whole number of 190x120 4:2:0 frames" in err and "--size" in err
+    assert not (tmp_path / "out.yuv").exists()
