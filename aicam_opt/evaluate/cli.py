@@ -10,6 +10,7 @@ from rich.table import Table
 
 from ..api import evaluate_models
 from ..config import save_json
+from .look import look_bars
 from .report import DEFAULT_MODELS
 
 
@@ -56,8 +57,52 @@ def print_report(report: dict) -> None:
         vals = ", ".join(f"{k} {v:.3f}" for k, v in f.items() if k not in ("clip", "frames", "size"))
         size = "x".join(str(v) for v in reversed(f.get("size", [])))
         console.print(f"flicker on {f['clip']} ({f['frames']} frames {size}, 8-bit levels, lower is steadier): {vals}")
+    if report.get("flicker_unclipped"):
+        vals = ", ".join(f"{k} {v:.3f}" for k, v in report["flicker_unclipped"].items())
+        console.print(f"flicker over pixels unclipped in input and output: {vals}")
     if report.get("flicker_by_luma"):
         console.print(flicker_band_table(report["flicker_by_luma"]))
+    if report.get("tone"):
+        console.print(tone_table(report["tone"]))
+        console.print(f"dark images: {report['tone']['dark']['definition']}: {', '.join(report['tone']['dark']['mean_luma'])}")
+    for name, m in report.get("retouched", {}).items():
+        console.print(f"{name}(Expert C) vs Expert C (a finished photo, changed how much): PSNR {m['psnr']:.2f} dB, "
+                      f"ΔE2000 {m['deltae']:.2f} over {m['images']} images")
+    if {"student", "teacher"} <= set(report.get("retouched", {})):
+        console.print(bars_table(report))
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.2f}"
+
+
+def tone_table(tone: dict) -> Table:
+    """Clipped highlights and crushed shadows per image set and model, in percent of the pixels."""
+    table = Table(title="clipped highlights / crushed shadows (% of pixels; all channels at the 8-bit extreme, "
+                        "or luma)")
+    for col in ("images", "model", "highlights mean", "worst rise (image)", "luma highlights mean",
+                "shadows mean", "luma shadows mean"):
+        table.add_column(col, justify="left" if col in ("images", "model") else "right")
+    for where, block in tone.items():
+        for name, figures in block.items():
+            if name in ("images", "definition", "mean_luma"):
+                continue
+            high = figures["highlights"]
+            rise = f"{_pct(high['worst_increase'])} ({high['worst_increase_image']})" if "worst_increase" in high else "-"
+            table.add_row(f"{where} ({block['images']})", name, _pct(high["mean"]), rise,
+                          _pct(figures["highlights_luma"]["mean"]), _pct(figures["shadows"]["mean"]),
+                          _pct(figures["shadows_luma"]["mean"]))
+    return table
+
+
+def bars_table(report: dict) -> Table:
+    """The student against issue #22's done-when bars."""
+    table = Table(title="student against the look's bars (issue #22)")
+    for col in ("measure", "value", "bar", "met"):
+        table.add_column(col, justify="left" if col in ("measure", "bar") else "right")
+    for bar in look_bars(report):
+        table.add_row(bar.measure, bar.shown, bar.bar, "yes" if bar.passed else "NO")
+    return table
 
 
 def flicker_band_table(by_luma: dict) -> Table:

@@ -47,6 +47,11 @@ def test_evaluate_json_shape(small_data, tmp_path, capsys):
     assert set(by_luma) == {"bands", "share", "input", "teacher", "student", "model", "student_grid_held",
                             "model_grid_held"}
     assert all(len(by_luma[k]) == len(by_luma["bands"]) for k in by_luma)
+    # the look's figures (issue #22): tone on photos, dark photos and the clip; a retouch; unclipped flicker
+    assert set(report["tone"]) == {"photos", "dark", "clip"} and report["tone"]["clip"]["images"] == 4
+    assert {"input", "teacher", "student", "model"} <= set(report["tone"]["photos"])
+    assert set(report["retouched"]) == {"teacher", "student", "model"}
+    assert set(report["flicker_unclipped"]) == set(report["flicker"]) - {"clip", "frames", "size"}
 
 
 def test_evaluate_bad_model_is_a_clear_error(small_data, tmp_path, capsys):
