@@ -17,7 +17,8 @@ from .report import DEFAULT_MODELS
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="quality of the identity, teacher and student on the evaluation split")
     p.add_argument("--model", help="also evaluate this model: teacher, student or a checkpoint path")
-    p.add_argument("--data", help="data folder; given explicitly, every pair and clip in it is evaluated")
+    p.add_argument("--data", help="data folder; one holding training-split images (../shared/data) is measured on its "
+                   "evaluation split, any other is evaluation data as a whole")
     p.add_argument("--max-frames", type=int, default=None, help="limit the clip length used for flicker")
     p.add_argument("--clip-long-side", type=int, default=None,
                    help="measure flicker on the clip downscaled to this long side (a smaller preview); default: as stored")
@@ -40,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
 def print_report(report: dict) -> None:
     console = Console()
+    if report.get("split_reason"):
+        console.print(f"measured on: {report['split_reason']}")
     table = Table(title=f"evaluation pairs {', '.join(report['fivek']['pairs'])} ({report['data']})")
     for col in ("model", "PSNR dB", "SSIM", "ΔE2000"):
         table.add_column(col, justify="right" if col != "model" else "left")

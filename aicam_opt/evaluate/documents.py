@@ -99,7 +99,8 @@ class ToneBlock(JsonBlock):
 
 class EvaluationReport(Document):
     data: str
-    split: str                      # "eval" | "all" (--data given explicitly)
+    split: str                      # "eval" | "all" (a --data folder without training-split images)
+    split_reason: str | None = None  # which images were measured and why
     fivek: FivekBlock
     fidelity: dict[str, Difference]
     scale_consistency: dict[str, Difference]

@@ -3,7 +3,8 @@
 JSON shape (stable; keys are only ever added):
 {
   "data": str,                       # data folder used, or the embedded set
-  "split": "eval" | "all",           # "all" when --data was given explicitly
+  "split": "eval" | "all",           # "all": a --data folder without training-split images, evaluated whole
+  "split_reason": str,               # which images were measured and why (data.DataSource.split_description)
   "fivek": {                         # against FiveK Expert C (embedded set: against the undegraded photo)
     "pairs": [str],
     "identity" | "teacher" | "student" | "model": {"psnr": dB, "ssim": 0..1, "deltae": CIEDE2000,
@@ -51,7 +52,7 @@ from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array, enhance_with_held_grid
 from ..models.student import StudentNet
 from . import flicker as flicker_metric
-from .eval_set import evaluation_photos, evaluation_split, fivek_set
+from .eval_set import evaluation_photos, evaluation_split, fivek_set, require_evaluation_images
 from .look import dark_block, retouched, tone_block
 from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
@@ -69,7 +70,7 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
     split = evaluation_split(source)
-    report: dict = {"data": source.description, "split": split,
+    report: dict = {"data": source.description, "split": split, "split_reason": source.split_description(),
                     "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "scale_consistency": {}, "flicker": {},
                     "flicker_by_luma": {}, "tone": {}, "retouched": {}, "flicker_unclipped": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
@@ -116,6 +117,7 @@ def report_for_models(source: DataSource, models: Mapping[str, ModelSpec] = DEFA
                       max_frames: int | None = None, clip_long_side: int | None = None) -> dict:
     """The report of `aicam-opt evaluate` for `models` (role -> 'teacher', 'student', a checkpoint path or a
     module). A student is also measured with its grid held over the clip (`<role>_grid_held`)."""
+    require_evaluation_images(source)  # before loading or computing anything
     loaded = {role: spec if isinstance(spec, nn.Module) else resolve_model(spec) for role, spec in models.items()}
     enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in loaded.items()}
     held = {f"{role}_grid_held": enhance_with_held_grid(m) for role, m in loaded.items() if isinstance(m, StudentNet)}
