@@ -111,7 +111,9 @@ def evaluate_models(models: Mapping[str, str | os.PathLike | nn.Module] | None =
                     max_frames: int | None = None, clip_long_side: int | None = None) -> dict:
     """The quality report of `aicam-opt evaluate` (shape: aicam_opt.evaluate.report) for `models`, role ->
     spec (default: the committed teacher and student), on the evaluation split of `data` (default:
-    $AICAM_DATA, ../shared/data, else the embedded photos; a folder given here is evaluated whole)."""
+    $AICAM_DATA, ../shared/data, else the embedded photos; a folder given here that holds training-split
+    images is measured on its evaluation split, any other is evaluated whole). `report["split_reason"]` says
+    which; `aicam_opt.evaluate.look.look_bars(report)` reads the look's figures against issue #22's bars."""
     from .data import resolve
     from .evaluate.report import DEFAULT_MODELS, report_for_models
 
@@ -126,13 +128,14 @@ def compress_candidate(candidate: Candidate | PathLike, data: PathLike | None = 
     from .compress.build import build_candidate
     from .compress.candidate import Candidate
     from .config import load_yaml
-    from .data import resolve
+    from .data import build_sources, resolve
 
     if not isinstance(candidate, Candidate):
         candidate = load_yaml(candidate, Candidate)
-    # the split holds even for a given folder: training photos calibrate and recover, evaluation photos measure
-    source = resolve(data).with_fixed_split()
-    return build_candidate(candidate, source, recover_steps=recover_steps, out_dir=out, eval_frames=eval_frames)
+    # training photos calibrate and recover, evaluation photos measure (data.build_sources)
+    train_source, eval_source = build_sources(resolve(data))
+    return build_candidate(candidate, train_source, recover_steps=recover_steps, out_dir=out, eval_frames=eval_frames,
+                           eval_source=eval_source)
 
 
 def optimize_for(target: str, trials: int | None = None, space: str = "default", out: PathLike | None = None,

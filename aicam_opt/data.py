@@ -5,19 +5,23 @@ current directory or from the repository root, else the embedded default set: re
 ship with scikit-image, so a fresh machine works without any download.
 
 THE SPLIT (the only place it is defined; evaluation images are never trained or calibrated on):
-- FiveK pairs a4521, a4576, a4582: evaluation. The other 7 pairs: training.
+- FiveK pairs a4521, a4576, a4582: evaluation. The other 7 pairs (TRAIN_FIVEK): training.
 - Kodak kodim21..kodim24: evaluation. kodim01..kodim20: training / calibration.
 - CBSD68: the last 8 files by sorted name: evaluation. The other 60: training / calibration.
 - video/bedroom: frames 000..139 training (inter-frame loss); 140..199 evaluation (flicker).
 - Embedded skimage set (fallback): astronaut, coffee, chelsea train; rocket evaluation.
-An explicitly given `--data DIR` is evaluated whole (every pair and clip in it); training and
-calibration still take only its training split.
+An explicitly given `--data DIR` that holds images of the training split (`training_split_images`:
+a TRAIN_FIVEK pair, a photos/kodak24 photo other than kodim21..24, a photos/cbsd68 photo before its
+last 8, or the first 140 frames of a clip longer than that; ../shared/data and copies of it) is
+evaluated on its evaluation split only; any other given folder is evaluation data as a whole (every
+pair, photo and clip in it). Training and calibration take only a folder's training split.
 """
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +33,7 @@ from .images import list_photos, read_photo, resize_long_side
 Split = Literal["train", "eval", "all"]
 
 EVAL_FIVEK = ("a4521", "a4576", "a4582")
+TRAIN_FIVEK = ("a2917", "a3102", "a4232", "a4591", "a4723", "a4742", "a4783")
 EVAL_KODAK = ("kodim21", "kodim22", "kodim23", "kodim24")
 EVAL_CBSD68_LAST = 8
 VIDEO_TRAIN_FRAMES = 140
@@ -42,16 +47,47 @@ class DataSource:
     """A resolved data location. `root is None` means the embedded scikit-image set."""
 
     root: Path | None
-    explicit: bool  # given by the user: its "eval" split is everything in it (training stays split)
+    explicit: bool  # given by the user: evaluated whole unless it holds training-split images
 
     @property
     def description(self) -> str:
         return str(self.root) if self.root else "embedded scikit-image photos (no data directory found)"
 
+    @cached_property
+    def training_images(self) -> tuple[Path, ...]:
+        """The files of the fixed training split in this folder (`training_split_images`)."""
+        return training_split_images(self.root) if self.root is not None else ()
+
+    @property
+    def evaluated_whole(self) -> bool:
+        """Whether its evaluation split is everything in it: a given folder without training-split images."""
+        return self.explicit and not self.training_images
+
+    def split_description(self) -> str:
+        """What evaluation reads from this source, and why (the reports print it)."""
+        if not self.explicit:
+            return f"the evaluation split of {self.description} (the fixed split, aicam_opt.data)"
+        if self.evaluated_whole:
+            return f"--data {self.root} holds no image of the training split: everything in it is evaluation data"
+        per_folder = Counter(p.parent.relative_to(self.root).as_posix() for p in self.training_images)
+        found = ", ".join(f"{count} in {folder}" for folder, count in sorted(per_folder.items()))
+        return (f"--data {self.root} holds {len(self.training_images)} images of the training split ({found}): "
+                "only its evaluation split is used")
+
     def with_fixed_split(self) -> "DataSource":
         """The same folder with the fixed split even for evaluation: for stages that calibrate or train on
         its training part and must measure on its evaluation part only."""
         return DataSource(self.root, explicit=False)
+
+
+def build_sources(given: DataSource) -> tuple[DataSource, DataSource]:
+    """(training, evaluation) sources of a stage that calibrates or trains and then measures (compress): a
+    folder holding training-split images keeps the fixed split for both; any other given folder is
+    evaluation data as a whole, so the training part comes from the default data (`resolve()`)."""
+    if given.evaluated_whole:
+        return resolve(), given
+    fixed = given.with_fixed_split()
+    return fixed, fixed
 
 
 def _repo_root() -> Path:
@@ -85,8 +121,28 @@ class Pair:
 
 
 def _whole(source: DataSource, split: Split) -> bool:
-    """Whether `split` is everything in the source: "all", or evaluating an explicitly given folder."""
-    return split == "all" or (source.explicit and split == "eval")
+    """Whether `split` is everything in the source: "all", or evaluating a given folder without training images."""
+    return split == "all" or (split == "eval" and source.evaluated_whole)
+
+
+def training_split_images(root: Path) -> tuple[Path, ...]:
+    """The files under `root` that the fixed split trains on, found by their place and name: FiveK
+    inputs of the TRAIN_FIVEK pairs, Kodak photos in photos/kodak24 other than the evaluation ones,
+    photos/cbsd68 photos before its last EVAL_CBSD68_LAST, the first VIDEO_TRAIN_FRAMES frames of a
+    clip longer than that (a shorter clip has no evaluation part, so it is not the split's clip)."""
+    found: list[Path] = []
+    fivek = root / "fivek" / "input"
+    if fivek.is_dir():
+        found += [p for p in list_photos(fivek) if p.stem in TRAIN_FIVEK]
+    for group in ("kodak24", "cbsd68"):
+        if (root / "photos" / group).is_dir():
+            members = list_photos(root / "photos" / group)
+            found += [p for p in members if not _is_eval_photo(group, p, members)]
+    for clip in clip_dirs(DataSource(root, explicit=False)):
+        frames = list_photos(clip)
+        if len(frames) > VIDEO_TRAIN_FRAMES:
+            found += frames[:VIDEO_TRAIN_FRAMES]
+    return tuple(found)
 
 
 def _is_eval_photo(group: str, path: Path, members: list[Path]) -> bool:

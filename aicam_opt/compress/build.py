@@ -16,6 +16,7 @@ from torch import nn
 from ..config import save_yaml
 from ..cost import model_cost
 from ..data import DataSource
+from ..evaluate.eval_set import require_evaluation_images
 from ..latency import Assignment, Placement
 from ..latency import load_model as load_latency_model
 from ..models.checkpoints import resolve_model, save_checkpoint
@@ -46,12 +47,17 @@ class Built:
 def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int = 20,
                     student: StudentNet | None = None, teacher: nn.Module | None = None,
                     refs: References | None = None, out_dir: str | Path | None = None,
-                    eval_frames: int = 8) -> Built:
+                    eval_frames: int = 8, eval_source: DataSource | None = None) -> Built:
     """Build one candidate from `student` (default: the candidate's base), recovering against `teacher`
-    (default: the committed one). `refs`: the student/teacher outputs, reused across a search."""
+    (default: the committed one), calibrating and recovering on `source`'s training split and measuring on
+    `eval_source`'s evaluation split (default: `source`'s). `refs`: the student/teacher outputs, reused
+    across a search."""
     timings: dict[str, float] = {}
     clock = time.perf_counter()
+    eval_source = eval_source or source
     check_feasible(candidate, None)  # before loading or computing anything
+    if refs is None:
+        require_evaluation_images(eval_source)
     base = student if student is not None else resolve_model(candidate.base)
     target, cfg = check_feasible(candidate, base.cfg)
     teacher = teacher if teacher is not None else resolve_model("teacher")
@@ -77,7 +83,7 @@ def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int
 
     clock = time.perf_counter()
     if refs is None:
-        refs = references(source, lambda img: enhance_array(base, img), lambda img: enhance_array(teacher, img), eval_frames)
+        refs = references(eval_source, lambda img: enhance_array(base, img), lambda img: enhance_array(teacher, img), eval_frames)
     quality = candidate_quality(refs, lambda img: enhance_array(deployed, img))
     timings["evaluate_s"] = time.perf_counter() - clock
 
@@ -91,6 +97,7 @@ def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int
         inheritance=inheritance.summary() if inheritance else None,
         recovery=recovery,
         seconds={k: round(v, 2) for k, v in timings.items()},
+        evaluated_on=eval_source.split_description(),
     )
     built = Built(candidate, recovered, deployed, metrics)
     if out_dir is not None:

@@ -12,7 +12,7 @@ import json
 import torch
 
 from ..config import load_yaml
-from ..data import resolve
+from ..data import build_sources, resolve
 from .build import build_candidate
 from .candidate import Candidate
 
@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compress", help="build one compression candidate and measure what it lost")
     p.add_argument("candidate", help="candidate YAML (see search_spaces/examples/)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos)")
+    p.add_argument("--data", help="data folder (default: $AICAM_DATA, ../shared/data, else embedded photos); one "
+                   "holding training-split images is measured on its evaluation split, any other is all evaluation data")
     p.add_argument("--recover-steps", type=int, default=20, help="distillation steps after the transforms (0: none)")
     p.add_argument("--eval-frames", type=int, default=8, help="frames of the evaluation clip used for flicker")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
@@ -32,14 +33,13 @@ def run(args: argparse.Namespace) -> int:
     candidate = load_yaml(args.candidate, Candidate)
     if args.threads:
         torch.set_num_threads(args.threads)
-    source = resolve(args.data)
-    # --data given for a build is still split: training photos calibrate/recover, eval photos measure.
-    source = source.with_fixed_split()
-    built = build_candidate(candidate, source, recover_steps=args.recover_steps, out_dir=args.out,
-                            eval_frames=args.eval_frames)
+    # training photos calibrate/recover, evaluation photos measure (data.build_sources)
+    train_source, eval_source = build_sources(resolve(args.data))
+    built = build_candidate(candidate, train_source, recover_steps=args.recover_steps, out_dir=args.out,
+                            eval_frames=args.eval_frames, eval_source=eval_source)
     metrics = built.metrics
     q = metrics.quality
-    print(json.dumps({"out": args.out, "psnr_drop_vs_student": round(q.psnr_drop_vs_student, 3),
+    print(json.dumps({"out": args.out, "evaluated_on": metrics.evaluated_on, "psnr_drop_vs_student": round(q.psnr_drop_vs_student, 3),
                       "deltae_vs_student": round(q.deltae_vs_student, 3), "psnr_vs_teacher": round(q.psnr_vs_teacher, 2),
                       "params": metrics.params, "macs": metrics.macs, "seconds": metrics.seconds}, indent=2))
     return 0

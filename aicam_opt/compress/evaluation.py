@@ -20,7 +20,7 @@ from skimage.color import deltaE_ciede2000, rgb2lab
 from ..data import DataSource, clip_frames
 from ..evaluate import flicker as flicker_metric
 from ..evaluate.eval_set import evaluation_photos, evaluation_split, fivek_set
-from ..evaluate.quality import psnr
+from ..evaluate.quality import mean_psnr, require_images
 from ..images import read_photo
 
 Enhancer = Callable[[np.ndarray], np.ndarray]
@@ -53,7 +53,7 @@ def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_fra
     student_out = {name: student(x) for name, x in photos.items()}
     refs = References(pairs=pairs, photos=photos, student=student_out,
                       teacher={name: teacher(x) for name, x in photos.items()},
-                      student_psnr=float(np.mean([psnr(student_out[n], y) for n, (_, y) in pairs.items()])))
+                      student_psnr=mean_psnr(student_out, _experts(pairs)))
     refs.student_lab = {n: rgb2lab(img) for n, img in refs.student.items()}
     refs.teacher_lab = {n: rgb2lab(img) for n, img in refs.teacher.items()}
     clips = clip_frames(source, evaluation_split(source))
@@ -65,23 +65,28 @@ def references(source: DataSource, student: Enhancer, teacher: Enhancer, max_fra
     return refs
 
 
-def _delta_e(reference_lab: np.ndarray, output_lab: np.ndarray) -> float:
-    """evaluate.quality.delta_e with both images already in CIELAB (each converted once)."""
-    return float(deltaE_ciede2000(reference_lab, output_lab).mean())
+def _experts(pairs: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {name: y for name, (_, y) in pairs.items()}
+
+
+def _mean_delta_e(reference_lab: dict[str, np.ndarray], output_lab: dict[str, np.ndarray]) -> float:
+    """evaluate.quality.delta_e's mean over the images, all already in CIELAB (each converted once)."""
+    require_images(len(output_lab), "mean ΔE2000")
+    return float(np.mean([deltaE_ciede2000(reference_lab[n], output_lab[n]).mean() for n in output_lab]))
 
 
 def candidate_quality(refs: References, candidate: Enhancer) -> dict[str, float | int | None]:
     out = {name: candidate(x) for name, x in refs.photos.items()}
     lab = {name: rgb2lab(np.clip(img, 0, 1)) for name, img in out.items()}
-    candidate_psnr = float(np.mean([psnr(out[n], y) for n, (_, y) in refs.pairs.items()]))
+    candidate_psnr = mean_psnr(out, _experts(refs.pairs))
     quality: dict[str, float | int | None] = {
         "psnr": candidate_psnr,
         "student_psnr": refs.student_psnr,
         "psnr_drop_vs_student": refs.student_psnr - candidate_psnr,
-        "psnr_vs_student": float(np.mean([psnr(out[n], refs.student[n]) for n in out])),
-        "deltae_vs_student": float(np.mean([_delta_e(refs.student_lab[n], lab[n]) for n in out])),
-        "psnr_vs_teacher": float(np.mean([psnr(out[n], refs.teacher[n]) for n in out])),
-        "deltae_vs_teacher": float(np.mean([_delta_e(refs.teacher_lab[n], lab[n]) for n in out])),
+        "psnr_vs_student": mean_psnr(out, {n: refs.student[n] for n in out}),
+        "deltae_vs_student": _mean_delta_e(refs.student_lab, lab),
+        "psnr_vs_teacher": mean_psnr(out, {n: refs.teacher[n] for n in out}),
+        "deltae_vs_teacher": _mean_delta_e(refs.teacher_lab, lab),
         "pairs": len(refs.pairs),
         "images": len(out),
     }

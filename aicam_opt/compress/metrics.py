@@ -3,7 +3,7 @@ it, the search that records it and the compile step that reads it back).
 
 metrics.json has no `schema` key (it never had one); its keys:
     candidate, quality, params, macs, macs_low_res, macs_full_res, workload, predicted_latency_ms, base,
-    architecture, channel_multiple, inheritance, recovery, seconds,
+    architecture, channel_multiple, inheritance, recovery, seconds, evaluated_on (which images measured it),
     [latency_ms, peak_memory_mb: a search trial's folder, the trial's predicted figures per budgeted
      workload; `macs` is then per workload too], [onnx: when model.onnx was exported].
 """
@@ -77,6 +77,7 @@ class CandidateMetrics(Document):
     inheritance: dict[str, Any] | None
     recovery: dict[str, Any]
     seconds: dict[str, float]
+    evaluated_on: str | None = None  # data.DataSource.split_description of the measured images
     latency_ms: dict[str, float] | None = None
     peak_memory_mb: dict[str, float] | None = None
     onnx: OnnxExport | None = None

@@ -60,12 +60,53 @@ class FlickerByLuma(JsonBlock):
     __pydantic_extra__: dict[str, list[float | None]]  # per model, one value per band (None: no pixels in it)
 
 
+class ExtremeFraction(JsonBlock):
+    """One tone-extreme variant over a set of images (fractions of the pixels, evaluate.look)."""
+
+    mean: float
+    worst: float
+    worst_image: str
+    worst_increase: float | None = None       # a model's output over the input, on one image
+    worst_increase_image: str | None = None
+
+
+class ToneFigures(JsonBlock):
+    highlights: ExtremeFraction
+    highlights_luma: ExtremeFraction
+    shadows: ExtremeFraction
+    shadows_luma: ExtremeFraction
+
+
+class ToneSet(JsonBlock):
+    model_config = ConfigDict(extra="allow")
+
+    images: int
+    __pydantic_extra__: dict[str, ToneFigures]  # "input" first, then one entry per model
+
+
+class DarkToneSet(ToneSet):
+    definition: str                 # which images count as dark
+    mean_luma: dict[str, float]     # those images, darkest first
+
+
+class ToneBlock(JsonBlock):
+    """Empty for a report written before the tone figures existed."""
+
+    photos: ToneSet | None = None
+    dark: DarkToneSet | None = None
+    clip: ToneSet | None = None     # absent without a clip
+
+
 class EvaluationReport(Document):
     data: str
-    split: str                      # "eval" | "all" (--data given explicitly)
+    split: str                      # "eval" | "all" (a --data folder without training-split images)
+    split_reason: str | None = None  # which images were measured and why
     fivek: FivekBlock
     fidelity: dict[str, Difference]
     scale_consistency: dict[str, Difference]
     flicker: FlickerBlock
     flicker_by_luma: FlickerByLuma
+    tone: ToneBlock = ToneBlock()
+    retouched: dict[str, Difference] = {}        # model(Expert C) against Expert C
+    flicker_unclipped: dict[str, float] = {}     # over pixels neither the input nor the output clips; "input" first
     models: dict[str, str] | None = None

@@ -86,11 +86,20 @@ def clip_flicker(frames: Sequence[np.ndarray],
     """Flicker of the input and of each enhancer's output on one clip (flow computed once, each
     enhancer run once), and its breakdown by input-luma band:
     ({"input": f, name: f, ...}, {"bands": [[lo, hi], ...], "share": [...], "input": [...], name: [...]})."""
-    motion = clip_motion(frames)
     outputs = {"input": list(frames), **{name: [enhance(f) for f in frames] for name, enhance in enhancers.items()}}
+    overall, by_luma, _ = outputs_flicker(frames, outputs)
+    return overall, by_luma
+
+
+def outputs_flicker(frames: Sequence[np.ndarray], outputs: dict[str, Sequence[np.ndarray]],
+                    unclipped: bool = False) -> tuple[dict[str, float], dict, dict[str, float]]:
+    """`clip_flicker` of outputs already computed (name -> one output per frame; "input": the frames),
+    and with `unclipped` the flicker over the pixels neither the input nor that output clips (else {})."""
+    motion = clip_motion(frames)
     overall = {name: flicker(outs, motion) for name, outs in outputs.items()}
     band_maps = luma_bands(frames[:-1])  # each pair is binned by its first frame
     by_luma = {"bands": [[lo, hi] for lo, hi in zip(LUMA_BANDS[:-1], LUMA_BANDS[1:])],
                "share": luma_shares(band_maps, motion),
                **{name: flicker_by_luma(band_maps, outs, motion) for name, outs in outputs.items()}}
-    return overall, by_luma
+    without_clipped = {name: flicker(outs, motion, unclipped_in=frames) for name, outs in outputs.items()} if unclipped else {}
+    return overall, by_luma, without_clipped

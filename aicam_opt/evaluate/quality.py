@@ -35,12 +35,27 @@ def all_metrics(output: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     return {"psnr": psnr(output, reference), "ssim": ssim(output, reference), "deltae": delta_e(output, reference)}
 
 
+def require_images(count: int, what: str) -> None:
+    if count == 0:
+        raise AicamError(f"{what} over zero images: the evaluation set is empty; give a data folder with FiveK pairs "
+                         "(fivek/input + fivek/expert_c) or photos (photos/<folder>/)")
+
+
 def mean_difference(outputs: dict[str, np.ndarray], references: dict[str, np.ndarray]) -> dict[str, float]:
     """Mean PSNR / ΔE2000 of each output against the reference of the same name, and how many images."""
+    require_images(len(references), "mean PSNR / ΔE2000")
     return {"psnr": float(np.mean([psnr(outputs[n], references[n]) for n in references])),
             "deltae": float(np.mean([delta_e(outputs[n], references[n]) for n in references])),
             "images": len(references)}
 
 
+def mean_psnr(outputs: dict[str, np.ndarray], references: dict[str, np.ndarray]) -> float:
+    """Mean PSNR of each output against the reference of the same name."""
+    require_images(len(references), "mean PSNR")
+    return float(np.mean([psnr(outputs[n], references[n]) for n in references]))
+
+
 def mean_metrics(rows: list[dict[str, float]]) -> dict[str, float]:
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} if rows else {}
+    """Each metric's mean over the rows (one per image)."""
+    require_images(len(rows), "mean PSNR / SSIM / ΔE2000")
+    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

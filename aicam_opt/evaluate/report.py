@@ -3,7 +3,8 @@
 JSON shape (stable; keys are only ever added):
 {
   "data": str,                       # data folder used, or the embedded set
-  "split": "eval" | "all",           # "all" when --data was given explicitly
+  "split": "eval" | "all",           # "all": a --data folder without training-split images, evaluated whole
+  "split_reason": str,               # which images were measured and why (data.DataSource.split_description)
   "fivek": {                         # against FiveK Expert C (embedded set: against the undegraded photo)
     "pairs": [str],
     "identity" | "teacher" | "student" | "model": {"psnr": dB, "ssim": 0..1, "deltae": CIEDE2000,
@@ -19,6 +20,17 @@ JSON shape (stable; keys are only ever added):
   "flicker_by_luma": {"bands": [[lo, hi]],  # input-luma bands (0..1, Rec. 709)
                       "share": [0..1],      # fraction of the measured pixels in each band
                       same keys as "flicker": [8-bit levels or null]},
+  "tone": {"photos": {"images": int, "input" | <model>: {<variant>: {"mean", "worst", "worst_image",
+                                                          "worst_increase", "worst_increase_image"}}},
+           "dark": {"definition": str, "mean_luma": {name: 0..1}, same as "photos"},
+           "clip": same as "photos", over the clip's frames (absent without a clip)},
+                                     # <variant>: highlights, highlights_luma, shadows, shadows_luma, as
+                                     # fractions of the pixels; the increase is the output's over the input's
+                                     # on one image (absent for the input): see .look
+  "retouched": {"teacher" | "student" | "model": {"psnr": dB, "deltae": CIEDE2000, "images": int}},
+                                     # model(Expert C) against Expert C over the FiveK pairs
+  "flicker_unclipped": same keys as "flicker" minus clip/frames/size: 8-bit levels over the pixels
+                                     # neither the input nor that output clips,
   "models": {"teacher" | "student" | "model": str}
 }
 "model" entries appear only with --model PATH. Flicker and its breakdown by band: see aicam_opt.evaluate.flicker. Without a clip,
@@ -40,7 +52,8 @@ from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array, enhance_with_held_grid
 from ..models.student import StudentNet
 from . import flicker as flicker_metric
-from .eval_set import evaluation_photos, evaluation_split, fivek_set
+from .eval_set import evaluation_photos, evaluation_split, fivek_set, require_evaluation_images
+from .look import dark_block, retouched, tone_block
 from .quality import all_metrics, mean_difference, mean_metrics
 from .scale import scale_consistency
 from .documents import EvaluationReport
@@ -57,9 +70,9 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         raise AicamError(f"--clip-long-side {clip_long_side}: too small to measure flicker on; give at least 64 pixels")
     pairs = fivek_set(source)
     split = evaluation_split(source)
-    report: dict = {"data": source.description, "split": split,
+    report: dict = {"data": source.description, "split": split, "split_reason": source.split_description(),
                     "fivek": {"pairs": sorted(pairs)}, "fidelity": {}, "scale_consistency": {}, "flicker": {},
-                    "flicker_by_luma": {}}
+                    "flicker_by_luma": {}, "tone": {}, "retouched": {}, "flicker_unclipped": {}}
     outputs: dict[str, dict[str, np.ndarray]] = {name: {} for name in enhancers}
     for name, enhance in {"identity": lambda x: x, **enhancers}.items():
         per_pair = {}
@@ -78,6 +91,8 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         report["scale_consistency"][name] = scale_consistency(enhancers[name], photos, full[name])
         if name != "teacher" and "teacher" in enhancers:
             report["fidelity"][f"{name}_vs_teacher"] = mean_difference(full[name], full["teacher"])
+    report["tone"] = {"photos": tone_block(photos, full), "dark": dark_block(photos, full)}
+    report["retouched"] = retouched(enhancers, pairs)
 
     clips = clip_frames(source, split)
     if clips:
@@ -85,10 +100,16 @@ def evaluate(source: DataSource, enhancers: dict[str, Enhancer], max_frames: int
         frames = [read_photo(p).pixels for p in frame_paths]
         if clip_long_side:
             frames = [resize_long_side(f, clip_long_side) for f in frames]
-        overall, by_luma = flicker_metric.clip_flicker(frames, {**enhancers, **(clip_only or {})})
+        outputs_on_clip = {name: [enhance(f) for f in frames] for name, enhance in {**enhancers, **(clip_only or {})}.items()}
+        overall, by_luma, unclipped = flicker_metric.outputs_flicker(frames, {"input": frames, **outputs_on_clip},
+                                                                     unclipped=True)
         report["flicker"] = {"clip": frame_paths[0].parent.name, "frames": len(frames),
                              "size": list(frames[0].shape[:2]), **overall}
         report["flicker_by_luma"] = by_luma
+        report["flicker_unclipped"] = unclipped
+        names = [p.stem for p in frame_paths]
+        report["tone"]["clip"] = tone_block(dict(zip(names, frames)),
+                                            {name: dict(zip(names, outs)) for name, outs in outputs_on_clip.items()})
     return report
 
 
@@ -96,6 +117,7 @@ def report_for_models(source: DataSource, models: Mapping[str, ModelSpec] = DEFA
                       max_frames: int | None = None, clip_long_side: int | None = None) -> dict:
     """The report of `aicam-opt evaluate` for `models` (role -> 'teacher', 'student', a checkpoint path or a
     module). A student is also measured with its grid held over the clip (`<role>_grid_held`)."""
+    require_evaluation_images(source)  # before loading or computing anything
     loaded = {role: spec if isinstance(spec, nn.Module) else resolve_model(spec) for role, spec in models.items()}
     enhancers = {role: (lambda img, m=m: enhance_array(m, img)) for role, m in loaded.items()}
     held = {f"{role}_grid_held": enhance_with_held_grid(m) for role, m in loaded.items() if isinstance(m, StudentNet)}

@@ -72,3 +72,38 @@ def test_compress_rejects_impossible_candidate(tmp_path, capsys):
     assert main(["compress", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "full_res" in err and "gpu" in err and not (tmp_path / "o").exists()
+
+
+def _tiny_candidate(tmp_path):
+    candidate = Candidate(name="tiny_int8", quantization={"low_res": "int8", "full_res": "fp16"},
+                          placement={"low_res": "cpu", "full_res": "cpu"})
+    save_yaml(candidate, tmp_path / "candidate.yaml")
+    return tmp_path / "candidate.yaml"
+
+
+def test_a_folder_without_the_splits_names_is_all_evaluation_data(tmp_path, tiny_data, tiny_models, monkeypatch):
+    """It used to be split as the shared folder is: everything 'training', nothing measured, NaN quality, exit 0."""
+    rng = np.random.default_rng(1)
+    holiday = tmp_path / "holiday"
+    for name in ("beach", "dinner"):
+        _photo(holiday / "photos" / "mine" / f"{name}.png", rng)
+    monkeypatch.setenv("AICAM_DATA", str(tiny_data))  # the default data: calibration and recovery take its training split
+    out = tmp_path / "out"
+    assert main(["compress", str(_tiny_candidate(tmp_path)), "--out", str(out), "--data", str(holiday),
+                 "--recover-steps", "1", "--eval-frames", "0"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert "everything in it is evaluation data" in metrics["evaluated_on"]
+    q = metrics["quality"]
+    assert q["pairs"] == 2 and q["images"] == 4  # a degraded copy of each photo as a pair, and the photos
+    assert all(np.isfinite(v) for v in q.values() if isinstance(v, float))
+
+
+def test_a_folder_with_only_training_images_is_refused_before_the_build(tmp_path, tiny_models, capsys, monkeypatch):
+    only_training = tmp_path / "data"
+    _photo(only_training / "photos" / "kodak24" / "kodim01.png", np.random.default_rng(2))
+    monkeypatch.setattr("aicam_opt.compress.build.configure", lambda *a: pytest.fail("built before checking the data"))
+    out = tmp_path / "out"
+    assert main(["compress", str(_tiny_candidate(tmp_path)), "--out", str(out), "--data", str(only_training)]) == 2
+    err = capsys.readouterr().err
+    assert f"data folder {only_training}: no evaluation images" in err and "training part" in err
+    assert not out.exists()
