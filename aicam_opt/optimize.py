@@ -170,10 +170,14 @@ def _run_optimize(options: OptimizeOptions, target, console: Console) -> Optimiz
         device = measure_front(out, study, space, target.name, remote, options.measure_top, source,
                                repeat=options.measure_repeat, threads=options.measure_threads,
                                os_name=options.device_os, ndk=options.ndk, log=console.print)
-        print_device(console, device, space.latency_objective)
-        winners = write_reports(out, study, space, target.name)
-        console.print("   winners picked again, by measured latency where it exists:")
-        print_winners(console, winners)
+        if any(m.latency is not None for m in device):
+            print_device(console, device, space.latency_objective)
+            winners = write_reports(out, study, space, target.name)
+            console.print("   winners picked again, by measured latency where it exists:")
+            print_winners(console, winners)
+        for m in device:
+            if m.latency is None:
+                console.print(f"   trial {m.trial} not measured (its prediction stands): {m.error}")
     compiled = measured = None
     if options.compile:
         console.print("[bold]4. Compile the winners, verify and time them on this host[/bold]")

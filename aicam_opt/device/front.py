@@ -105,7 +105,10 @@ def measure_front(out: Path, study: optuna.Study, space: SearchSpace, target: st
     elif spec.rpc != LOCAL:
         remotes.check_server(spec.rpc or "", spec.connect_timeout)
     with contextlib.ExitStack() as stack:
-        local = stack.enter_context(remotes.LocalServer().start()) if spec.rpc == LOCAL else None
+        local = None
+        if spec.rpc == LOCAL:  # started now, so that it comes up while the candidates build
+            local = remotes.LocalServer().start()
+            stack.callback(local.stop)
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aicam_measure_top_")))
         built: dict[int, tuple[str, list[BuiltPart]]] = {}
         for item in todo:
