@@ -77,10 +77,12 @@ def device_latency(document: ModelMeasurement, workload: str) -> DeviceLatency |
     total = document.total
     if total.measured_ms is None or total.measured_from is None:
         return None
+    device = document.device
+    described = device_description(device) + (f", server {device.address}" if device and device.via == "tracker" else "")
     return DeviceLatency(workload=workload, measured_ms=total.measured_ms, measured_from=total.measured_from,
                          predicted_ms=total.predicted_ms,
                          parts_ms={name: p.measured_ms for name, p in document.parts.items() if p.measured_ms is not None},
-                         device=device_description(document.device), threads=document.threads,
+                         device=described, threads=document.threads,
                          measured_at_utc=document.measured_at_utc)
 
 
