@@ -109,8 +109,9 @@ def cost_matrix(target, models=("student", "teacher")) -> list[dict]:
 
 
 def _remote(options: OptimizeOptions):
-    """The device of --measure-top (device.measure.RemoteSpec), checked before the search; None without it."""
-    from .device.measure import RemoteSpec
+    """The device of --measure-top (device.measure.RemoteSpec), reached once before the search (a wrong
+    address fails in seconds, not after it); None without --measure-top."""
+    from .device.measure import RemoteSpec, probe_remote
 
     remote = (options.rpc, options.tracker, options.key)
     if options.measure_top is None:
@@ -121,7 +122,9 @@ def _remote(options: OptimizeOptions):
     if options.rpc is None and options.tracker is None:
         raise AicamError("--measure-top K needs a device: --rpc HOST:PORT, --rpc local (this host) or --tracker "
                          "HOST:PORT --key KEY (docs/device.md)")
-    return RemoteSpec(rpc=options.rpc, tracker=options.tracker, key=options.key)
+    spec = RemoteSpec(rpc=options.rpc, tracker=options.tracker, key=options.key)
+    probe_remote(spec)
+    return spec
 
 
 def run_optimize(options: OptimizeOptions, console: Console | None = None) -> OptimizeResult:
@@ -167,7 +170,7 @@ def _run_optimize(options: OptimizeOptions, target, console: Console) -> Optimiz
                       "device[/bold]")
         from .device.front import measure_front
 
-        device = measure_front(out, study, space, target.name, remote, options.measure_top, source,
+        device = measure_front(out, study, space, options.target, remote, options.measure_top, source,
                                repeat=options.measure_repeat, threads=options.measure_threads,
                                os_name=options.device_os, ndk=options.ndk, log=console.print)
         if any(m.latency is not None for m in device):

@@ -66,3 +66,13 @@ def test_a_target_without_budgets_is_a_clear_error(tmp_path, capsys):
     path.write_text(yaml.safe_dump(host))
     assert main(["optimize", "--target", str(path), "--space", str(TINY), "--out", str(tmp_path / "r")]) == 2
     assert "has no `budgets:` block" in capsys.readouterr().err
+
+
+def test_an_unreachable_device_fails_before_the_search(tmp_path, capsys):
+    from tests.device.conftest import free_port
+
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--out", str(tmp_path / "r"),
+                 "--measure-top", "1", "--rpc", address]) == 2
+    assert f"RPC server {address} is unreachable" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

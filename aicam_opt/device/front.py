@@ -37,7 +37,7 @@ from ..search.records import DeviceLatency, TrialRecord, store_device_measuremen
 from ..search.space import SearchSpace
 from . import remote as remotes
 from .build import BuiltPart, build_model
-from .measure import LOCAL, MeasureOptions, RemoteSpec, measure
+from .measure import LOCAL, MeasureOptions, RemoteSpec, measure, probe_remote
 from .models import resolve_models
 from .results import ModelMeasurement
 from .rows import device_description
@@ -101,11 +101,7 @@ def measure_front(out: Path, study: optuna.Study, space: SearchSpace, target: st
     height, width = parse_workload(workload)
     documents = folder.path / DEVICE_DIR
     documents.mkdir(parents=True, exist_ok=True)
-    # fail fast on a wrong address, before minutes of building
-    if spec.tracker is not None:
-        remotes.tracker_summary(spec.tracker, spec.connect_timeout)
-    elif spec.rpc != LOCAL:
-        remotes.check_server(spec.rpc or "", spec.connect_timeout)
+    probe_remote(spec)  # fail fast on a wrong address, before minutes of building
     with contextlib.ExitStack() as stack:
         local = None
         if spec.rpc == LOCAL:  # started now, so that it comes up while the candidates build

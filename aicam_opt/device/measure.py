@@ -160,7 +160,7 @@ def _local_server() -> Iterator[remotes.LocalServer]:
         server.stop()
 
 
-def _probe(spec: RemoteSpec) -> None:
+def probe_remote(spec: RemoteSpec) -> None:
     """Fail fast on an unreachable server or tracker, before minutes of building."""
     if spec.tracker is not None:
         remotes.tracker_summary(spec.tracker, spec.connect_timeout)
@@ -249,7 +249,7 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
          document: ModelMeasurement | WinnersMeasurement, spec: RemoteSpec, options: MeasureOptions, outputs: Outputs,
          height: int, width: int, build_dir: str | Path | None, log: Callable[[str], None],
          built: dict[str, list[BuiltPart]] | None) -> None:
-    _probe(spec)
+    probe_remote(spec)
     with contextlib.ExitStack() as stack:
         local = stack.enter_context(_local_server()) if spec.rpc == LOCAL else None
         work = Path(build_dir) if build_dir else Path(stack.enter_context(
@@ -279,4 +279,4 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
             remote.close()
 
 
-__all__ = ["measure", "MeasureOptions", "RemoteSpec", "MeasurementFailed", "LOCAL"]
+__all__ = ["measure", "MeasureOptions", "RemoteSpec", "MeasurementFailed", "LOCAL", "probe_remote"]

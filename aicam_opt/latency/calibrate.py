@@ -16,6 +16,11 @@ file plus its measurements:
 
 Results: targets/calibration/<target>.json (what predictions use) and, with --validate,
 reports/calibration/<target>.json plus a table.
+
+`--measurements FILE... --out PATH`: the user's own rows (`aicam-opt measure --save-rows`, user_rows.py)
+join the sources' rows in the fit; the refit goes to PATH (used through `--calibration PATH`), its
+validation to PATH with the suffix .validation.json, with each user row measured, predicted before
+and after.
 """
 from __future__ import annotations
 
@@ -383,5 +388,5 @@ def save_report(report: dict, path: str | Path | None = None) -> Path:
     return path
 
 
-__all__ = ["Measured", "Measurement", "calibrate", "with_user_rows", "fit_target", "fit_units", "host_bench_rows", "measurements",
-           "reference_ops", "save_calibration", "save_report", "source_path", "validate"]
+__all__ = ["Measured", "Measurement", "calibrate", "with_user_rows", "fit_target", "fit_units", "host_bench_rows",
+           "measurements", "reference_ops", "save_calibration", "save_report", "source_path", "validate"]
