@@ -40,3 +40,41 @@ def test_unknown_target_is_a_clear_error(tmp_path, capsys):
 def test_unknown_search_space_is_a_clear_error(tmp_path, capsys):
     assert main(["optimize", "--target", "sd865", "--space", "nope", "--out", str(tmp_path)]) == 2
     assert "search space 'nope' not found" in capsys.readouterr().err
+
+
+def test_a_device_without_measure_top_and_measure_top_without_a_device_are_errors(tmp_path, capsys):
+    assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--out", str(tmp_path), "--rpc", "local"]) == 2
+    assert "add --measure-top K" in capsys.readouterr().err
+    assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--out", str(tmp_path), "--measure-top", "1"]) == 2
+    assert "--measure-top K needs a device" in capsys.readouterr().err
+    assert not (tmp_path / "study.db").exists()
+
+
+def test_a_calibration_of_another_target_is_refused_before_anything_is_written(tmp_path, capsys):
+    other = tmp_path / "host.json"
+    other.write_text((Path(__file__).resolve().parents[1] / "targets" / "calibration" / "host.json").read_text())
+    assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--out", str(tmp_path / "r"),
+                 "--calibration", str(other)]) == 2
+    assert "fitted for target 'host', not 'sd865'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_target_without_budgets_is_a_clear_error(tmp_path, capsys):
+    import yaml
+
+    host = yaml.safe_load((Path(__file__).resolve().parents[1] / "targets" / "host.yaml").read_text())
+    del host["budgets"]
+    path = tmp_path / "host.yaml"
+    path.write_text(yaml.safe_dump(host))
+    assert main(["optimize", "--target", str(path), "--space", str(TINY), "--out", str(tmp_path / "r")]) == 2
+    assert "has no `budgets:` block" in capsys.readouterr().err
+
+
+def test_an_unreachable_device_fails_before_the_search(tmp_path, capsys):
+    from tests.device.conftest import free_port
+
+    address = f"127.0.0.1:{free_port()}"  # nothing listens there
+    assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--out", str(tmp_path / "r"),
+                 "--measure-top", "1", "--rpc", address]) == 2
+    assert f"RPC server {address} is unreachable" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

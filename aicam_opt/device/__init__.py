@@ -13,6 +13,8 @@ end_to_end (both parts in one Relax module, timed in one call), predict (the lat
 figures for the same parts, or why there are none), remote (RPC server, tracker with a bounded
 wait, a local server; what the remote reports), timing (upload, ISA check, load, time_evaluator),
 results (the JSON documents' schema), rows (the calibration rows of --save-rows, in the schema of
-latency.measurement_rows), measure (the run, saving after every part), cli, rpc_server (a one-process
-TVM RPC server for `--rpc local` and the tests). Docs: docs/device.md.
+latency.measurement_rows), measure (the run, saving after every part), front (`optimize --measure-top K`:
+the K front candidates predicted fastest, measured and stored in the study, several devices of a
+tracker at once), cli, rpc_server (a one-process TVM RPC server for `--rpc local` and the tests).
+Docs: docs/device.md.
 """

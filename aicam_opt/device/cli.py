@@ -56,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--session-timeout", type=float, default=0.0,
                    help="seconds after which the remote ends the session (default 0: never)")
     p.add_argument("--data", help="data folder for int8 calibration photos (default: $AICAM_DATA, ../shared/data)")
+    p.add_argument("--calibration", metavar="PATH", help="predict with this fitted calibration (aicam-opt calibrate "
+                                                         "... --out PATH) instead of targets/calibration/<target>.json")
     p.set_defaults(func=run)
 
 
@@ -115,7 +117,8 @@ def command_line(args: argparse.Namespace) -> str:
     """The command as given (its options, from the parsed arguments), for the documents' `command`."""
     words = ["aicam-opt", "measure", args.model, "--target", args.target]
     for option in ("rpc", "tracker", "key", "workload", "repeat", "number", "threads", "pixel_dtype", "os", "ndk",
-                   "json", "save_rows", "build_dir", "connect_timeout", "wait", "session_timeout", "data"):
+                   "json", "save_rows", "build_dir", "connect_timeout", "wait", "session_timeout", "data",
+                   "calibration"):
         value = getattr(args, option)
         if value is not None and value != _DEFAULTS.get(option):
             words += [f"--{option.replace('_', '-')}"] + ([] if value == STDOUT and option == "json" else [str(value)])
@@ -128,6 +131,8 @@ _DEFAULTS = {"workload": DEFAULT_WORKLOAD, "repeat": 10, "number": 1, "threads":
 
 def run(args: argparse.Namespace) -> int:
     from ..data import resolve
+    from ..latency.model import using_calibration
+    from ..latency.target import load_target
     from .measure import MeasurementFailed, MeasureOptions, RemoteSpec, measure
 
     spec = RemoteSpec(rpc=args.rpc, tracker=args.tracker, key=args.key, connect_timeout=args.connect_timeout,
@@ -140,7 +145,9 @@ def run(args: argparse.Namespace) -> int:
     json_file = None if args.json in (None, STDOUT) else args.json
     log = (lambda text: print(text, file=sys.stderr, flush=True))
     try:
-        document = measure(args.model, spec, options, json_file, args.save_rows, args.build_dir, resolve(args.data), log)
+        with using_calibration(load_target(args.target).name, args.calibration):
+            document = measure(args.model, spec, options, json_file, args.save_rows, args.build_dir,
+                               resolve(args.data), log)
     except MeasurementFailed as err:
         _show(err.document.dump(), to_stdout)
         raise

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ from .rows import open_rows, save_rows
 from .timing import RemoteFailure, time_part
 
 LOCAL = "local"
+# Loading, building and pricing a model trace it with torch, whose dispatch modes are process-global:
+# one thread at a time. Several measure() calls may run in threads (optimize --measure-top behind a
+# tracker), each timing on its own device at once; only this host-side work takes turns.
+HOST_WORK = threading.RLock()
 
 
 class MeasurementFailed(AicamError):
@@ -155,7 +160,7 @@ def _local_server() -> Iterator[remotes.LocalServer]:
         server.stop()
 
 
-def _probe(spec: RemoteSpec) -> None:
+def probe_remote(spec: RemoteSpec) -> None:
     """Fail fast on an unreachable server or tracker, before minutes of building."""
     if spec.tracker is not None:
         remotes.tracker_summary(spec.tracker, spec.connect_timeout)
@@ -213,7 +218,8 @@ def measure(model_spec: str, spec: RemoteSpec, options: MeasureOptions, json_pat
     platform, by model label (skips step 3's build; the tests reuse one build for several remotes)."""
     source = source or resolve(None)
     height, width = parse_workload(options.workload)
-    kind, models, winners = resolve_models(model_spec, options.target, source)
+    with HOST_WORK:
+        kind, models, winners = resolve_models(model_spec, options.target, source)
     documents = {m.label: _new_document(m, options, height, width) for m in models}
     if kind == "report":
         assert winners is not None
@@ -243,17 +249,18 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
          document: ModelMeasurement | WinnersMeasurement, spec: RemoteSpec, options: MeasureOptions, outputs: Outputs,
          height: int, width: int, build_dir: str | Path | None, log: Callable[[str], None],
          built: dict[str, list[BuiltPart]] | None) -> None:
-    _probe(spec)
+    probe_remote(spec)
     with contextlib.ExitStack() as stack:
         local = stack.enter_context(_local_server()) if spec.rpc == LOCAL else None
         work = Path(build_dir) if build_dir else Path(stack.enter_context(
             tempfile.TemporaryDirectory(prefix="aicam_measure_")))
         parts: dict[str, list[BuiltPart]] = {}
-        for model in models:
-            parts[model.label] = (built or {}).get(model.label) or build_model(
-                model, options.target, height, width, work / model.label, options.pixel_type, options.os_name,
-                options.ndk, log)
-            _fill_parts(documents[model.label], parts[model.label], model, options, height, width)
+        with HOST_WORK:
+            for model in models:
+                parts[model.label] = (built or {}).get(model.label) or build_model(
+                    model, options.target, height, width, work / model.label, options.pixel_type, options.os_name,
+                    options.ndk, log)
+                _fill_parts(documents[model.label], parts[model.label], model, options, height, width)
         outputs.save()
         runnable = [p for built_parts in parts.values() for p in built_parts if not p.skipped]
         if not runnable:
@@ -272,4 +279,4 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
             remote.close()
 
 
-__all__ = ["measure", "MeasureOptions", "RemoteSpec", "MeasurementFailed", "LOCAL"]
+__all__ = ["measure", "MeasureOptions", "RemoteSpec", "MeasurementFailed", "LOCAL", "probe_remote"]

@@ -16,6 +16,11 @@ file plus its measurements:
 
 Results: targets/calibration/<target>.json (what predictions use) and, with --validate,
 reports/calibration/<target>.json plus a table.
+
+`--measurements FILE... --out PATH`: the user's own rows (`aicam-opt measure --save-rows`, user_rows.py)
+join the sources' rows in the fit; the refit goes to PATH (used through `--calibration PATH`), its
+validation to PATH with the suffix .validation.json, with each user row measured, predicted before
+and after.
 """
 from __future__ import annotations
 
@@ -36,7 +41,8 @@ from ..cost.records import OpCost
 from ..errors import AicamError
 from .fitting import Param, Row, fit, predict_rows
 from .model import Assignment, Calibration, calibration_path
-from .target import TARGETS_DIR, CalibrationRecipe, HostBench, PublishedRows, Target
+from .target import TARGETS_DIR, CalibrationRecipe, HostBench, KernelTimings, PublishedRows, Target
+from .user_rows import UserRows, check_enough
 
 REPO = TARGETS_DIR.parent
 REPORTS_DIR = REPO / "reports" / "calibration"
@@ -258,13 +264,31 @@ def fit_target(target: Target, measured: Measured, command: str = "") -> Calibra
     return cal
 
 
-def calibrate(target: Target, remeasure: bool = False, log: Log = print) -> Calibration:
-    """Fit `target` as its `calibration:` block says (AicamError naming the file if it has none)."""
+def with_user_rows(target: Target, measured: Measured, user: UserRows) -> Measured:
+    """The sources' rows plus the user's graph rows (user_rows.py), fitted alongside (a held_out recipe:
+    as 'calibration' rows, so the held-out rows stay held out)."""
+    recipe = target.calibration_recipe()
+    check_enough(user, set(_units(fit_rows(recipe, measured.rows))),
+                 {u for u, k in recipe.kernels.items() if isinstance(k, KernelTimings)})
+    split = "calibration" if recipe.validation.method == "held_out" else None
+    rows = [Measurement(r.fit_row(), {"model": r.label, "unit": r.row.unit, "precision": r.row.precision}, split)
+            for r in user.of("ops")]
+    return Measured(measured.rows + rows, [*measured.notes, user.note()], dict(measured.report),
+                    [*measured.nouns, "user's"])
+
+
+def calibrate(target: Target, remeasure: bool = False, log: Log = print, user: UserRows | None = None,
+              command: str | None = None) -> Calibration:
+    """Fit `target` as its `calibration:` block says (AicamError naming the file if it has none), with the
+    user's rows (`user`, user_rows.py) added to its sources when given."""
     from .kernel_calibration import fit_kernels
 
-    command = f"aicam-opt calibrate --target {target.name}" + (" --measure" if remeasure else "")
-    cal = fit_target(target, measurements(target, remeasure, log), command)
-    cal.kernels = fit_kernels(target, remeasure, log)
+    command = command or f"aicam-opt calibrate --target {target.name}" + (" --measure" if remeasure else "")
+    measured = measurements(target, remeasure, log)
+    if user is not None:
+        measured = with_user_rows(target, measured, user)
+    cal = fit_target(target, measured, command)
+    cal.kernels = fit_kernels(target, remeasure, log, user.kernel_rows() if user is not None else None)
     return cal
 
 
@@ -348,18 +372,21 @@ def validate(target: Target, cal: Calibration | None = None, measured: Measured 
 
 # --- results --------------------------------------------------------------------------------------------
 
-def save_calibration(cal: Calibration) -> Path:
-    path = calibration_path(cal.target)
+def save_calibration(cal: Calibration, path: str | Path | None = None) -> Path:
+    """Write `cal` to `path` (default: the target's committed targets/calibration/<target>.json)."""
+    path = Path(path) if path is not None else calibration_path(cal.target)
+    if path.is_dir():
+        raise AicamError(f"--out {path}: is a folder; give the .json file to write the calibration to")
     save_json(cal, path)
     return path
 
 
-def save_report(report: dict) -> Path:
-    path = REPORTS_DIR / f"{report['target']}.json"
+def save_report(report: dict, path: str | Path | None = None) -> Path:
+    path = Path(path) if path is not None else REPORTS_DIR / f"{report['target']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_json(report, path)
     return path
 
 
-__all__ = ["Measured", "Measurement", "calibrate", "fit_target", "fit_units", "host_bench_rows", "measurements",
-           "reference_ops", "save_calibration", "save_report", "source_path", "validate"]
+__all__ = ["Measured", "Measurement", "calibrate", "with_user_rows", "fit_target", "fit_units", "host_bench_rows",
+           "measurements", "reference_ops", "save_calibration", "save_report", "source_path", "validate"]

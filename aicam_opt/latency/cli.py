@@ -30,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="place one part elsewhere, e.g. --place low_res=dsp:int8 --place full_res=gpu:fp16")
     cost.add_argument("--top", type=int, default=25, help="ops shown in the table (most expensive first); 0 for all")
     cost.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
+    cost.add_argument("--calibration", metavar="PATH", help="predict with this fitted calibration (aicam-opt "
+                                                            "calibrate ... --out PATH) instead of the committed one")
     cost.set_defaults(func=run_cost)
 
     cal = subparsers.add_parser("calibrate", help="fit a target's latency model; --validate regenerates the validation figures")
@@ -38,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.add_argument("--measure", action="store_true", help="re-time the target's host benchmark on this machine first")
     cal.add_argument("--validate", action="store_true", help="also write reports/calibration/<target>.json and print the table")
     cal.add_argument("--validate-only", action="store_true", help="validate the committed calibration without refitting")
+    cal.add_argument("--measurements", nargs="+", metavar="FILE",
+                     help="rows measured on your device (aicam-opt measure --save-rows FILE; schema of "
+                          "shared/calibration/*.yaml), fitted together with the target's sources; needs --out. "
+                          "Validates the refit and prints each row measured, predicted before and after")
+    cal.add_argument("--out", metavar="PATH", help="where to write the fitted calibration (default: "
+                                                   "targets/calibration/<target>.json); use it with "
+                                                   "`aicam-opt optimize|measure|cost --calibration PATH`")
     cal.set_defaults(func=run_calibrate)
 
 
@@ -101,8 +110,12 @@ def print_cost_table(doc: dict, top: int) -> None:
 def run_cost(args: argparse.Namespace) -> int:
     from ..api import predict_cost  # the public function is the command's library call
 
-    doc = predict_cost(args.model, args.target, args.workload, args.unit, args.precision, args.cores,
-                       args.place).document()
+    from .model import using_calibration
+    from .target import load_target
+
+    with using_calibration(load_target(args.target).name, args.calibration):
+        doc = predict_cost(args.model, args.target, args.workload, args.unit, args.precision, args.cores,
+                           args.place).document()
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -130,17 +143,69 @@ def print_validation(report: dict) -> None:
         console.print(f"{unit}: {figures} -> {verdict} the bars {report['bars']}")
 
 
+def print_user_rows(rows: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="your rows: measured, predicted by the committed calibration (before) and by the refit (after)",
+                  title_justify="left")
+    for col in ("model", "unit", "precision", "fitted", "measured ms", "before ms", "after ms"):
+        table.add_column(col, justify="left" if col in ("model", "unit", "precision", "fitted") else "right")
+    show = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+    for r in rows:
+        table.add_row(r["model"], r["unit"], r["precision"], "yes" if r["fitted"] else "no (predicted only)",
+                      show(r["measured_ms"]), show(r["predicted_before_ms"]), show(r["predicted_after_ms"]))
+    Console().print(table)
+
+
+def _command(args: argparse.Namespace) -> str:
+    import shlex
+
+    words = ["aicam-opt", "calibrate", "--target", args.target, *(["--measure"] if args.measure else []),
+             *(["--measurements", *args.measurements] if args.measurements else []),
+             *(["--out", args.out] if args.out else [])]
+    return shlex.join(words)
+
+
 def run_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import AicamError
     from . import calibrate
+    from .model import load_calibration
     from .target import load_target
+    from .user_rows import comparison, read_user_rows
 
     target = load_target(args.target)
     target.calibration_recipe()  # a target without a `calibration:` block is named before anything runs
+    if args.measurements:
+        if args.validate_only:
+            raise AicamError("--measurements refits, --validate-only does not: give one of them")
+        if not args.out:
+            raise AicamError(f"--measurements needs --out PATH: where to write the refit (the committed "
+                             f"targets/calibration/{target.name}.json stays as it is; give that path to replace it)")
+        user = read_user_rows(args.measurements, target)  # every row checked before anything is fitted
+        cal = calibrate.calibrate(target, remeasure=args.measure, user=user, command=_command(args))
+        out = calibrate.save_calibration(cal, args.out)
+        print(f"wrote {out}")
+        measured = calibrate.with_user_rows(target, calibrate.measurements(target), user)
+        report = calibrate.validate(target, cal, measured)
+        try:
+            before = load_calibration(target.name)
+        except AicamError:
+            before = None
+        report["measurements"] = {"files": [str(f) for f in user.files], "rows": comparison(target, before, cal, user)}
+        print_validation(report)
+        print_user_rows(report["measurements"]["rows"])
+        print(f"wrote {calibrate.save_report(report, Path(out).with_suffix('.validation.json'))}")
+        print(f"use it: aicam-opt optimize --target {target.name} --calibration {out}")
+        return 0
+    cal = None
     if not args.validate_only:
-        cal = calibrate.calibrate(target, remeasure=args.measure)
-        print(f"wrote {calibrate.save_calibration(cal)}")
+        cal = calibrate.calibrate(target, remeasure=args.measure, command=_command(args))
+        print(f"wrote {calibrate.save_calibration(cal, args.out)}")
     if args.validate or args.validate_only:
-        report = calibrate.validate(target)
+        report = calibrate.validate(target, cal if args.out else None)
         print_validation(report)
         print(f"wrote {calibrate.save_report(report)}")
     return 0

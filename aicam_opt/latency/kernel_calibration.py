@@ -106,16 +106,35 @@ def _fit(target: Target, unit: str, rows: list[KernelRow], source: str) -> Kerne
                                   target.unit(unit), target.bandwidth_gbps(unit), source)
 
 
-def fit_kernels(target: Target, remeasure: bool = False, log: Log = print) -> dict[str, KernelCalibration]:
+UserKernelRows = dict[str, list[tuple[KernelSpec, int, int, int, float]]]
+
+
+def fit_kernels(target: Target, remeasure: bool = False, log: Log = print,
+                user: UserKernelRows | None = None) -> dict[str, KernelCalibration]:
+    """Each unit's kernel figures as its recipe says. `user`: the user's kernel timings per unit
+    (user_rows.py): added to a unit's timings; a unit without timings is fitted to them alone."""
     from .model import load_calibration
 
+    user = user or {}
     figures: dict[str, KernelCalibration] = {}
+    for unit, rows in user.items():
+        recipe = target.calibration_recipe().kernels.get(unit)
+        if not isinstance(recipe, KernelTimings):
+            figures[unit] = fit_kernel_calibration(rows, target.unit(unit), target.bandwidth_gbps(unit),
+                                                   f"fitted to {len(rows)} timing(s) of the compiled kernel measured "
+                                                   "by the user (aicam-opt measure --save-rows)")
     for unit, recipe in target.calibration_recipe().kernels.items():
+        if unit in figures:
+            continue
         if isinstance(recipe, KernelTimings):
             measured = measure(target, recipe, log) if remeasure else load_measurements(recipe)
-            figures[unit] = _fit(target, unit, measured.rows,
-                                 f"fitted to {len(measured.rows)} timings of the compiled kernel on "
-                                 f"{measured.machine} ({measured.command}, {measured.measured_at_utc} UTC)")
+            extra = user.get(unit, [])
+            timings = [(r.spec, r.height, r.width, r.threads, r.measured_ms) for r in measured.rows] + extra
+            figures[unit] = fit_kernel_calibration(
+                timings, target.unit(unit), target.bandwidth_gbps(unit),
+                f"fitted to {len(measured.rows)} timings of the compiled kernel on {measured.machine} "
+                f"({measured.command}, {measured.measured_at_utc} UTC)"
+                + (f" and {len(extra)} measured by the user (aicam-opt measure --save-rows)" if extra else ""))
         elif isinstance(recipe, KernelAnchor):
             figures[unit] = anchored_calibration(target.unit(unit))
         elif isinstance(recipe, KernelFromTarget):

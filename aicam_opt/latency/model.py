@@ -19,7 +19,9 @@ the unit runs at (fp16 halves fp32 traffic, int8 quarters it).
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +78,13 @@ class Calibration(Config):
                              f"(calibrated: {', '.join(have) or 'none'}); run `aicam-opt calibrate --target {self.target}`") from None
 
 
+    def fingerprint(self) -> str:
+        """Short hash of the fitted figures (units and kernels): equal figures predict the same."""
+        import hashlib
+
+        figures = self.model_dump_json(include={"target", "units", "kernels"})
+        return hashlib.sha256(figures.encode()).hexdigest()[:12]
+
     def kernel_for(self, unit: str) -> KernelCalibration:
         try:
             return self.kernels[unit]
@@ -90,7 +99,50 @@ def calibration_path(target: str) -> Path:
     return CALIBRATION_DIR / f"{target}.json"
 
 
+# target name -> the calibration file `using_calibration` put in place of targets/calibration/<name>.json
+_IN_USE: dict[str, Path] = {}
+
+
+def load_calibration_file(path: str | Path, target: str) -> Calibration:
+    """A fitted calibration (`aicam-opt calibrate ... --out PATH`) for `target`; AicamError if it is for another."""
+    path = Path(path)
+    if not path.is_file():
+        raise AicamError(f"--calibration {path}: file not found; write one with `aicam-opt calibrate --target {target} "
+                         f"--measurements ROWS.yaml --out {path}`")
+    cal = load_yaml(path, Calibration)
+    if cal.target != target:
+        raise AicamError(f"--calibration {path}: fitted for target '{cal.target}', not '{target}'; give a calibration "
+                         f"of '{target}' or --target {cal.target}")
+    return cal
+
+
+@contextlib.contextmanager
+def using_calibration(target: str, path: str | Path | None) -> Iterator[Calibration | None]:
+    """Within the block, every prediction for `target` (every `load_calibration(target)`: the search, the
+    reports, measure's predictions) uses the calibration at `path` instead of the committed one. None: no change."""
+    if path is None:
+        yield None
+        return
+    cal = load_calibration_file(path, target)
+    previous = _IN_USE.get(target)
+    _IN_USE[target] = Path(path)
+    try:
+        yield cal
+    finally:
+        if previous is None:
+            _IN_USE.pop(target, None)
+        else:
+            _IN_USE[target] = previous
+
+
+def calibration_in_use(target: str) -> Path:
+    """The file predictions for `target` use now: a `using_calibration` file, else the committed one."""
+    return _IN_USE.get(target, calibration_path(target))
+
+
 def load_calibration(target: str) -> Calibration:
+    if target in _IN_USE:
+        return load_calibration_file(_IN_USE[target], target)
     path = calibration_path(target)
     if not path.is_file():
         raise AicamError(f"{path}: no calibration for target '{target}'; run `aicam-opt calibrate --target {target}`")

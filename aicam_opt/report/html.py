@@ -51,11 +51,21 @@ def candidate_text(candidate: Candidate) -> str:
     return "<br>".join(parts)
 
 
+def measured_text(w) -> str:
+    """A winner's device measurement beside its prediction, or "-" (not measured: optimize --measure-top)."""
+    m = w.measured
+    if m is None:
+        return "<span class=muted>-</span>"
+    predicted = f"; model {m.predicted_ms:.1f}" if m.predicted_ms is not None else ""
+    return (f"{escape(m.workload)}: {m.measured_ms:.1f}{predicted}<br><span class=muted>{escape(m.device)}, "
+            f"{m.threads} thread(s), {escape(m.measured_from)}</span>")
+
+
 def winners_table(doc: WinnersDocument) -> str:
     rows = []
     for role, w in doc.winners.items():
         if w is None:
-            rows.append(f"<tr><td>{escape(role)}</td><td colspan=10 class=muted>no candidate qualified</td></tr>")
+            rows.append(f"<tr><td>{escape(role)}</td><td colspan=11 class=muted>no candidate qualified</td></tr>")
             continue
         q, lat, mem, sp = w.quality, w.predicted_latency_ms, w.peak_memory_mb, w.speedup_vs_student
         rows.append("<tr>" + "".join([
@@ -63,12 +73,14 @@ def winners_table(doc: WinnersDocument) -> str:
             f"<td>{q.psnr_drop_vs_student:.3f}</td>", f"<td>{q.deltae_vs_student:.3f}</td>",
             f"<td>{q.flicker or float('nan'):.3f}</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.1f}" for k, v in lat.items()) + "</td>",
+            f"<td>{measured_text(w)}</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in sp.items()) + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in (w.speedup_vs_student_best_placement or {}).items())
             + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>"]) + "</tr>")
     head = ("<tr><th>role</th><th>trial</th><th>candidate</th><th>PSNR drop (dB)</th><th>ΔE2000 vs student</th>"
-            "<th>flicker</th><th>predicted latency (ms)</th><th>speed-up vs student</th>"
+            "<th>flicker</th><th>predicted latency (ms)</th><th>measured on the device (ms)</th>"
+            "<th>speed-up vs student</th>"
             "<th>speed-up vs student at its best placement (fp16 allowed)</th><th>peak memory (MB)</th></tr>")
     return f"<table id='winners'>{head}{''.join(rows)}</table>"
 

@@ -6,13 +6,14 @@ import pandas as pd
 from optuna.trial import FrozenTrial
 
 from ..search.pareto import is_feasible, pareto_front
-from ..search.records import TrialRecord
+from ..search.records import TrialRecord, trial_records
 from ..search.space import SearchSpace
 
 
-def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
-    """Parameters, metrics, predicted latency/memory per workload, state, fidelity and duration."""
-    record = TrialRecord.from_trial(trial)
+def trial_row(trial: FrozenTrial, space: SearchSpace, record: TrialRecord | None = None) -> dict:
+    """Parameters, metrics, predicted latency/memory per workload, state, fidelity and duration, and the
+    latency measured on the device (columns device.*) for the trials optimize --measure-top measured."""
+    record = record or TrialRecord.from_trial(trial)
     row: dict = {"trial": trial.number, "state": trial.state.name, "fidelity": record.fidelity or "",
                  "feasible": record.feasible if trial.state.name == "COMPLETE" else False,
                  "duration_s": trial.duration.total_seconds() if trial.duration else None,
@@ -28,15 +29,23 @@ def trial_row(trial: FrozenTrial, space: SearchSpace) -> dict:
     row.update({f"constraint.{k}": v for k, v in (record.constraints or {}).items()})
     row["params_count"] = record.params_count
     row["dir"] = record.dir or ""
+    device = record.device
+    row.update({"device.workload": device.workload if device else None,
+                "device.measured_ms": device.measured_ms if device else None,
+                "device.predicted_ms": device.predicted_ms if device else None,
+                "device.device": device.device if device else None})
     return row
 
 
 def trials_frame(study: optuna.Study, space: SearchSpace) -> pd.DataFrame:
-    return pd.DataFrame([trial_row(t, space) for t in study.get_trials(deepcopy=False)])
+    trials = study.get_trials(deepcopy=False)
+    records = trial_records(study, trials)
+    return pd.DataFrame([trial_row(t, space, records[t.number]) for t in trials])
 
 
-def pareto_frame(front: list[FrozenTrial], space: SearchSpace) -> pd.DataFrame:
-    return pd.DataFrame([trial_row(t, space) for t in sorted(front, key=lambda t: t.values[-1])])
+def pareto_frame(front: list[FrozenTrial], space: SearchSpace, study: optuna.Study | None = None) -> pd.DataFrame:
+    records = trial_records(study, front) if study is not None else {}
+    return pd.DataFrame([trial_row(t, space, records.get(t.number)) for t in sorted(front, key=lambda t: t.values[-1])])
 
 
 def front_of(study: optuna.Study) -> list[FrozenTrial]:

@@ -21,7 +21,7 @@ from ..compile.documents import CompileDocument, MeasuredTimings
 from ..latency.target import load_target
 from ..search.folder import ReportFolder
 from ..search.pareto import pick_winners
-from ..search.records import StudyRecord, TrialRecord
+from ..search.records import StudyRecord, TrialRecord, device_measurements
 from ..search.space import SearchSpace
 from ..search.study import counted_trials
 from ..search.winners import WinnersDocument, winners_document
@@ -72,10 +72,10 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
     trials = trials_frame(study, space)
     front = front_of(study)
     winners = pick_winners(study, space)
-    winners_doc = winners_document(target.name, space, student, winners)
+    winners_doc = winners_document(target.name, space, student, winners, device_measurements(study))
     with atomic_path(folder.trials_csv) as tmp:
         trials.to_csv(tmp, index=False)
-    front_frame = pareto_frame(front, space)
+    front_frame = pareto_frame(front, space, study)
     write_text(folder.pareto_csv, front_frame.to_csv(index=False))
 
     workload = space.latency_objective

@@ -115,7 +115,9 @@ def constraint_values(space: SearchSpace, target: Target, figures: CostFigures,
     out: dict[str, float] = {}
     budgets = target.budgets.latency_ms
     for workload in (space.constraints.latency_budgets if space.constraints.latency_budgets is not None else budgets):
-        out[f"latency_ms.{workload}"] = figures.latency_ms[workload] - budgets[workload].value
+        budget = budgets[workload]
+        if budget is not None:  # a null budget is reported, not constrained (latency.target.Budgets)
+            out[f"latency_ms.{workload}"] = figures.latency_ms[workload] - budget.value
     if space.constraints.peak_memory:
         out["peak_memory_mb"] = max(figures.peak_memory_mb.values()) - target.budgets.peak_memory_mb.value
     allowance = space.constraints.max_flicker_increase

@@ -8,16 +8,24 @@ Winners (chosen among full-fidelity trials only, see objective.py):
   constraint (all latency budgets, memory, flicker);
 - knee: on the feasible full-fidelity front, the point closest to the ideal point after each
   objective is scaled to [0, 1] over the front: the balanced trade-off.
+
+Trials measured on the device after the search (`optimize --measure-top K`, TrialRecord.device) are
+judged by their measured latency at the workload measured (TrialRecord.with_measured_latency): it
+replaces the prediction in their budget constraint and in the knee's latency objective, and
+fastest_within ranks the qualifying candidates that were measured by measured latency, falling back
+to predictions only when none of them was measured (a measured time and a prediction are not
+compared: the model may be off by a factor on the device, which is why it was measured).
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from .records import TrialRecord
+from .records import TrialRecord, trial_records
 from .space import SearchSpace
 
 
@@ -33,11 +41,24 @@ def dominates(a: list[float], b: list[float]) -> bool:
     return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
 
 
-def pareto_front(trials: list[FrozenTrial]) -> list[FrozenTrial]:
-    """Non-dominated trials (all objectives minimised); duplicates of one candidate appear once."""
+def pareto_front(trials: list[FrozenTrial], values: Callable[[FrozenTrial], list[float]] | None = None
+                 ) -> list[FrozenTrial]:
+    """Non-dominated trials (all objectives minimised; `values`: a trial's objectives, default its own);
+    duplicates of one candidate appear once."""
+    of = values or (lambda t: t.values)
     unique = {TrialRecord.from_trial(t).candidate_key or t.number: t for t in sorted(trials, key=lambda t: -t.number)}
     pool = sorted(unique.values(), key=lambda t: t.number)
-    return [t for t in pool if not any(dominates(o.values, t.values) for o in pool if o is not t)]
+    return [t for t in pool if not any(dominates(of(o), of(t)) for o in pool if o is not t)]
+
+
+def judged_values(trial: FrozenTrial, record: TrialRecord, space: SearchSpace) -> list[float]:
+    """The trial's objectives with its measured latency in place of the predicted one (where measured)."""
+    values = list(trial.values)
+    for i, name in enumerate(space.objectives):
+        if name.startswith("latency_ms."):
+            measured = record.measured_latency(name.split(".", 1)[1])
+            values[i] = measured if measured is not None else values[i]
+    return values
 
 
 def feasible_front(study: optuna.Study) -> list[FrozenTrial]:
@@ -52,12 +73,13 @@ def winner_roles(space: SearchSpace) -> tuple[str, str, str]:
 
 
 def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTrial | None]:
-    records = {t.number: TrialRecord.from_trial(t) for t in complete_trials(study)}
+    records = {n: r.with_measured_latency() for n, r in trial_records(study, complete_trials(study)).items()}
     full = [t for t in complete_trials(study) if records[t.number].is_full and records[t.number].reused_from is None]
     fastest_role, best_role, knee_role = winner_roles(space)
     close = [t for t in full if records[t.number].quality.psnr_drop_vs_student <= space.quality_tolerance_db
              and records[t.number].within_flicker_limit]
     feasible = [t for t in full if records[t.number].feasible]
+    measured_close = [t for t in close if records[t.number].measured_latency(space.latency_objective) is not None]
 
     def fastest(t: FrozenTrial) -> tuple:
         return records[t.number].latency(space.latency_objective), t.number
@@ -66,20 +88,24 @@ def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTri
         quality = records[t.number].quality
         return quality.psnr_drop_vs_student, quality.deltae_vs_student, t.number
 
+    def judged(t: FrozenTrial) -> list[float]:
+        return judged_values(t, records[t.number], space)
+
     return {
-        fastest_role: min(close, key=fastest, default=None),
+        fastest_role: min(measured_close or close, key=fastest, default=None),
         best_role: min(feasible, key=best_quality, default=None),
-        knee_role: knee(pareto_front(feasible)),
+        knee_role: knee(pareto_front(feasible, judged), judged),
     }
 
 
-def knee(front: list[FrozenTrial]) -> FrozenTrial | None:
+def knee(front: list[FrozenTrial], values: Callable[[FrozenTrial], list[float]] | None = None) -> FrozenTrial | None:
     if not front:
         return None
-    values = np.array([t.values for t in front], dtype=float)
-    low, high = values.min(axis=0), values.max(axis=0)
+    of = values or (lambda t: t.values)
+    points = np.array([of(t) for t in front], dtype=float)
+    low, high = points.min(axis=0), points.max(axis=0)
     span = np.where(high > low, high - low, 1.0)
-    distance = np.linalg.norm((values - low) / span, axis=1)
+    distance = np.linalg.norm((points - low) / span, axis=1)
     return front[int(np.argmin(distance))]
 
 

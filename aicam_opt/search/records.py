@@ -6,7 +6,10 @@ A trial's record is stored as one Optuna user attribute per field, under the fie
 (`candidate`, `candidate_key`, `fidelity`, `screen`, `params_count`, `quality`, `figures`,
 `constraints`, `dir`, `full_seconds`, `reused_from`, `fail_reason`), so studies written before the
 record existed read the same. The study's own attributes: `space` (the SearchSpace), `target` (its
-name), `budget` (the largest --trials it was searched to) and `student` (StudentRecord: the uncompressed student's figures, every trial's reference).
+name), `budget` (the largest --trials it was searched to), `student` (StudentRecord: the uncompressed
+student's figures, every trial's reference), `calibration` (the fingerprint of the latency calibration
+its predictions used) and, per trial measured on the device after the search, `device_trial_<number>`
+(DeviceLatency; `trial_records` puts it in the trial's record as `device`).
 """
 from __future__ import annotations
 
@@ -44,6 +47,21 @@ class ScreenResult(JsonBlock):
     seconds: float
 
 
+class DeviceLatency(JsonBlock):
+    """The candidate measured on a device after the search (`optimize --measure-top K`): the compiled
+    parts timed over TVM RPC at the latency objective's workload, beside the latency model's figure for
+    the same program and threads."""
+
+    workload: str                      # the budgeted workload measured (the search's latency objective)
+    measured_ms: float                 # end to end (both parts in one call), else the sum of the parts
+    measured_from: str                 # "end_to_end" | "sum_of_parts"
+    predicted_ms: float | None = None  # the latency model, same program and threads (None: could not price it)
+    parts_ms: dict[str, float]         # part -> measured median
+    device: str                        # what the remote reported, and where it was reached
+    threads: int
+    measured_at_utc: str
+
+
 class TrialRecord(JsonBlock):
     """Everything a trial found out. Fields appear as the trial goes: a failed trial may hold only the
     candidate and its failure; a screened trial has no folder; a reused one copies an earlier trial's."""
@@ -64,6 +82,7 @@ class TrialRecord(JsonBlock):
     fail_reason: str | None = None
     worker: str | None = None               # host:pid of the worker that ran it (several workers, one study)
     surplus: str | None = None              # why it did not run: other workers had taken the budget
+    device: DeviceLatency | None = None     # measured on the device after the search (a study attribute)
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> "TrialRecord":
@@ -99,6 +118,24 @@ class TrialRecord(JsonBlock):
                              "cost was predicted)")
         return self.figures.latency_ms[workload]
 
+    def measured_latency(self, workload: str) -> float | None:
+        """The device's latency at `workload`, if the trial was measured there."""
+        return self.device.measured_ms if self.device is not None and self.device.workload == workload else None
+
+    def with_measured_latency(self) -> "TrialRecord":
+        """The record as winners are picked from it: a measured trial's device latency stands for its predicted
+        latency at that workload, and its budget constraint there is re-checked with it (measured - budget)."""
+        if self.device is None or self.figures is None:
+            return self
+        workload, measured = self.device.workload, self.device.measured_ms
+        predicted = self.figures.latency_ms[workload]
+        figures = self.figures.model_copy(update={"latency_ms": {**self.figures.latency_ms, workload: measured}})
+        constraints = dict(self.constraints or {})
+        key = f"latency_ms.{workload}"
+        if key in constraints:
+            constraints[key] += measured - predicted  # the budget is predicted - constraint
+        return self.model_copy(update={"figures": figures, "constraints": constraints})
+
 
 class StudentRecord(CostFigures):
     """The uncompressed student: float32, each part on the unit where it runs fastest at fp32; the
@@ -119,6 +156,7 @@ class StudyRecord(BaseModel):
     target: str | None = None
     budget: int | None = None  # the largest --trials the study was searched to; absent in older studies
     student: StudentRecord | None = None
+    calibration: str | None = None  # Calibration.fingerprint() of the figures the study's predictions used
 
     @classmethod
     def from_study(cls, study: optuna.Study) -> "StudyRecord":
@@ -140,8 +178,37 @@ class StudyRecord(BaseModel):
         study.set_user_attr("budget", max(trials, recorded or 0))
 
     @staticmethod
+    def store_calibration(study: optuna.Study, fingerprint: str) -> None:
+        study.set_user_attr("calibration", fingerprint)
+
+    @staticmethod
     def store_student(study: optuna.Study, student: StudentRecord) -> None:
         study.set_user_attr("student", student.to_json())
+
+
+# One study attribute per measured trial (a finished trial's own attributes cannot change), so several
+# workers measuring different trials never overwrite each other.
+DEVICE_ATTR = "device_trial_"
+
+
+def device_measurements(study: optuna.Study) -> dict[int, DeviceLatency]:
+    """Trial number -> its device measurement (optimize --measure-top), from the study's attributes."""
+    return {int(key[len(DEVICE_ATTR):]): _validated(DeviceLatency, value, f"the study attribute {key}")
+            for key, value in study.user_attrs.items() if key.startswith(DEVICE_ATTR)}
+
+
+def store_device_measurement(study: optuna.Study, number: int, latency: DeviceLatency) -> None:
+    study.set_user_attr(f"{DEVICE_ATTR}{number}", latency.to_json())
+
+
+def trial_records(study: optuna.Study, trials: list[FrozenTrial]) -> dict[int, TrialRecord]:
+    """Each trial's record, with its device measurement (if any) in `device`."""
+    devices = device_measurements(study)
+    records = {}
+    for t in trials:
+        record = TrialRecord.from_trial(t)
+        records[t.number] = record.model_copy(update={"device": devices[t.number]}) if t.number in devices else record
+    return records
 
 
 def _validated(cls: type, attrs: dict[str, Any], what: str) -> Any:

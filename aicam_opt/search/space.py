@@ -172,6 +172,9 @@ class SearchSpace(Config):
     def check_against(self, target: Target, calibrated: set[tuple[str, str]] | None = None) -> None:
         """Every unit:precision choice exists on the target (and, given `calibrated`, has calibrated latency
         figures) and every latency objective has a budget."""
+        if target.budgets is None:
+            raise AicamError(f"targets/{target.name}.yaml has no `budgets:` block (the workloads a search prices and the "
+                             "limits it keeps); add one (schema: Budgets in aicam_opt/latency/target.py) to search for it")
         where = f"search space '{self.name}'"
         for part in ("low_res", "full_res"):
             for choice in getattr(self.knobs, part):
@@ -191,6 +194,10 @@ class SearchSpace(Config):
             if workload not in budgets:
                 raise AicamError(f"{where}: constraints.latency_budgets names '{workload}', which has no budget in "
                                  f"targets/{target.name}.yaml; use some of {', '.join(budgets)}")
+            if budgets[workload] is None:
+                raise AicamError(f"{where}: constraints.latency_budgets names '{workload}', whose budget in "
+                                 f"targets/{target.name}.yaml is null (reported, not constrained); drop it from "
+                                 "latency_budgets or give the target a budget for it")
         for name in self.objectives:
             if name.startswith("latency_ms.") and name.split(".", 1)[1] not in budgets:
                 raise AicamError(f"{where}: objective '{name}': the workload has no latency budget in "

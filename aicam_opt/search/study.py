@@ -163,9 +163,10 @@ def study_name(space: SearchSpace, target: Target) -> str:
 
 
 def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str | None = None,
-               create: bool = True) -> optuna.Study:
+               create: bool = True, calibration: str | None = None) -> optuna.Study:
     """The study of `space` on `target`: created, or loaded to resume. A study made from a different
-    search space under the same name is an error (its trials would not mean the same thing)."""
+    search space under the same name is an error (its trials would not mean the same thing), and so is
+    one whose predictions came from another latency calibration (`calibration`: its fingerprint)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     url = storage_url(out_dir, storage)
     shown = redacted(url)
@@ -199,6 +200,15 @@ def open_study(space: SearchSpace, target: Target, out_dir: Path, storage: str |
     if recorded is None:
         study.set_metric_names(list(space.objectives))
         StudyRecord.store_space(study, space, target.name)
+    if calibration is not None:
+        used = StudyRecord.from_study(study).calibration
+        if used is not None and used != calibration:
+            raise AicamError(f"the study '{name}' in {shown} predicted its latencies with another calibration of "
+                             f"'{target.name}' (fingerprint {used}, now {calibration}); resuming would rank trials "
+                             "priced by two models. Use another --out/--storage for the new calibration, or the "
+                             "--calibration the study was made with")
+        if used is None:
+            StudyRecord.store_calibration(study, calibration)
     return study
 
 

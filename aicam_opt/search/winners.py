@@ -5,7 +5,8 @@ step, read by the compile step and the host timing; the schema lives here, below
      "student": {...figures of the uncompressed student..., "measured_on": {"data", "pairs", "photos", "clip",
                  "frames"}: the evaluation images every quality figure of the run comes from},
      "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
-                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints"}}}
+                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints",
+                               "measured" (only when measured on the device: records.DeviceLatency)}}}
 
 `dir` is the winner's candidate folder relative to the report folder (search.folder.ReportFolder).
 """
@@ -16,7 +17,7 @@ from optuna.trial import FrozenTrial
 from ..compress.metrics import FiniteQuality
 from ..config import Document
 from .blocks import Finite, StudentBlock
-from .records import CandidateDescription, StudentRecord, TrialRecord
+from .records import CandidateDescription, DeviceLatency, StudentRecord, TrialRecord
 from .space import SearchSpace
 
 ROLE_MEANING = {
@@ -43,9 +44,11 @@ class WinnerEntry(Finite):
     # against the student at its fastest uncompressed placement: what compression bought beyond placement
     speedup_vs_student_best_placement: dict[str, float] | None = None
     constraints: dict[str, float]
+    # measured on the device after the search (optimize --measure-top), beside predicted_latency_ms
+    measured: DeviceLatency | None = None
 
     @classmethod
-    def of(cls, trial: FrozenTrial, student: StudentRecord) -> "WinnerEntry":
+    def of(cls, trial: FrozenTrial, student: StudentRecord, device: DeviceLatency | None = None) -> "WinnerEntry":
         record = TrialRecord.from_trial(trial)
         figures = record.figures
         return cls.model_validate({
@@ -56,7 +59,7 @@ class WinnerEntry(Finite):
             **({"speedup_vs_student_best_placement": {w: student.best_latency_ms[w] / ms
                                                       for w, ms in figures.latency_ms.items() if ms > 0}}
                if student.best_latency_ms else {}),
-            "constraints": record.constraints or {}})
+            "constraints": record.constraints or {}, **({"measured": device.to_json()} if device else {})})
 
 
 def student_block(student: StudentRecord) -> StudentBlock:
@@ -95,7 +98,11 @@ def role_meanings(space: SearchSpace, roles: list[str]) -> dict[str, str]:
 
 
 def winners_document(target: str, space: SearchSpace, student: StudentRecord,
-                     winners: dict[str, FrozenTrial | None]) -> WinnersDocument:
+                     winners: dict[str, FrozenTrial | None],
+                     devices: dict[int, DeviceLatency] | None = None) -> WinnersDocument:
+    """`devices`: trial number -> its device measurement (records.device_measurements)."""
+    devices = devices or {}
     return WinnersDocument(target=target, search_space=space.name, roles=role_meanings(space, list(winners)),
                            student=student_block(student),
-                           winners={role: WinnerEntry.of(t, student) if t else None for role, t in winners.items()})
+                           winners={role: WinnerEntry.of(t, student, devices.get(t.number)) if t else None
+                                    for role, t in winners.items()})

@@ -82,3 +82,35 @@ def test_compare_fronts_scales_and_counts_dominance():
     assert result["hypervolume"]["tpe"] == pytest.approx(0.21)
     assert result["hypervolume"]["random"] == pytest.approx(0.01)
     assert result["random_points_dominated_by_tpe"] == 1 and result["tpe_points_dominated_by_random"] == 0
+
+
+def _measured(study, number, ms):
+    from aicam_opt.search.records import DeviceLatency, store_device_measurement
+
+    store_device_measurement(study, number, DeviceLatency(
+        workload="preview", measured_ms=ms, measured_from="end_to_end", predicted_ms=None, parts_ms={},
+        device="a test device", threads=1, measured_at_utc="2026-01-01T00:00:00Z"))
+
+
+def test_a_measured_candidate_is_ranked_by_its_measured_latency(study):
+    space = SearchSpace(name="t", objectives=["psnr_drop_vs_student", "deltae_vs_student", "latency_ms.preview"])
+    # 1 is predicted fastest within 0.3 dB (20 ms) but measures 40 ms; 0 (predicted 30 ms) measures 28 ms
+    _measured(study, 1, 40.0)
+    _measured(study, 0, 28.0)
+    winners = pick_winners(study, space)
+    assert winners["fastest_within_0.3db"].number == 0
+    # 1's budget constraint is re-checked with its measurement: 40 ms is over the 33 ms budget
+    assert winners["best_quality_within_budgets"].number == 0
+
+
+def test_measured_candidates_beat_unmeasured_predictions_for_fastest(study):
+    space = SearchSpace(name="t", objectives=["psnr_drop_vs_student", "deltae_vs_student", "latency_ms.preview"])
+    _measured(study, 0, 31.0)  # slower than 1's prediction (20 ms): measured truth still wins, 1 was not measured
+    assert pick_winners(study, space)["fastest_within_0.3db"].number == 0
+
+
+def test_a_measurement_over_budget_makes_the_candidate_infeasible(study):
+    space = SearchSpace(name="t", objectives=["psnr_drop_vs_student", "deltae_vs_student", "latency_ms.preview"])
+    _measured(study, 0, 50.0)  # predicted 30 ms (within 33), measured 50 ms
+    winners = pick_winners(study, space)
+    assert winners["best_quality_within_budgets"].number == 1
