@@ -64,7 +64,7 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
     trials = trials_frame(study, space)
     front = front_of(study)
     winners = pick_winners(study, space)
-    winners_doc = winners_document(target.name, space, student, winners)
+    winners_doc = winners_document(target.name, space, student, winners, target.budgets)
     with atomic_path(folder.trials_csv) as tmp:
         trials.to_csv(tmp, index=False)
     front_frame = pareto_frame(front, space)

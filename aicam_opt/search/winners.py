@@ -5,7 +5,12 @@ step, read by the compile step and the host timing; the schema lives here, below
      "student": {...figures of the uncompressed student..., "measured_on": {"data", "pairs", "photos", "clip",
                  "frames"}: the evaluation images every quality figure of the run comes from},
      "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
-                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints"}}}
+                               "macs", "peak_memory_mb", "speedup_vs_student", "constraints",
+                               "budgets": {workload: {"budget_ms", "predicted_ms", "met", "constraint"}}}}}
+
+`budgets` holds every latency budget of the target, met or violated, whether or not the search space
+enforces it (`constraint`): a budget the space only reports (the 8K frame, which no candidate of the
+default space meets yet) is shown violated here instead of vanishing.
 
 `dir` is the winner's candidate folder relative to the report folder (search.folder.ReportFolder).
 """
@@ -15,6 +20,7 @@ from optuna.trial import FrozenTrial
 
 from ..compress.metrics import FiniteQuality
 from ..config import Document
+from ..latency.target import Budgets
 from .blocks import Finite, StudentBlock
 from .records import CandidateDescription, StudentRecord, TrialRecord
 from .space import SearchSpace
@@ -26,6 +32,23 @@ ROLE_MEANING = {
                                    "(latency budgets, peak memory, flicker)",
     "knee": "the balanced trade-off: the feasible front's point nearest the ideal point, objectives scaled to [0, 1]",
 }
+
+
+class BudgetCheck(Finite):
+    """One latency budget of the target against a winner's predicted time."""
+
+    budget_ms: float
+    predicted_ms: float
+    met: bool
+    constraint: bool  # the search space enforces it (else it is reported only)
+
+
+def budget_checks(latency_ms: dict[str, float], budgets: Budgets, space: SearchSpace) -> dict[str, BudgetCheck]:
+    """Each budgeted workload of `budgets` with a predicted time: met or violated, and whether it constrained."""
+    enforced = space.constraints.latency_budgets
+    return {w: BudgetCheck(budget_ms=figure.value, predicted_ms=latency_ms[w], met=latency_ms[w] <= figure.value,
+                           constraint=enforced is None or w in enforced)
+            for w, figure in budgets.latency_ms.items() if figure is not None and w in latency_ms}
 
 
 class WinnerEntry(Finite):
@@ -43,9 +66,11 @@ class WinnerEntry(Finite):
     # against the student at its fastest uncompressed placement: what compression bought beyond placement
     speedup_vs_student_best_placement: dict[str, float] | None = None
     constraints: dict[str, float]
+    budgets: dict[str, BudgetCheck] | None = None  # absent in documents written before it was recorded
 
     @classmethod
-    def of(cls, trial: FrozenTrial, student: StudentRecord) -> "WinnerEntry":
+    def of(cls, trial: FrozenTrial, student: StudentRecord, budgets: Budgets | None = None,
+           space: SearchSpace | None = None) -> "WinnerEntry":
         record = TrialRecord.from_trial(trial)
         figures = record.figures
         return cls.model_validate({
@@ -56,7 +81,9 @@ class WinnerEntry(Finite):
             **({"speedup_vs_student_best_placement": {w: student.best_latency_ms[w] / ms
                                                       for w, ms in figures.latency_ms.items() if ms > 0}}
                if student.best_latency_ms else {}),
-            "constraints": record.constraints or {}})
+            "constraints": record.constraints or {},
+            **({"budgets": {w: b.to_json() for w, b in budget_checks(figures.latency_ms, budgets, space).items()}}
+               if budgets is not None and space is not None else {})})
 
 
 def student_block(student: StudentRecord) -> StudentBlock:
@@ -95,7 +122,9 @@ def role_meanings(space: SearchSpace, roles: list[str]) -> dict[str, str]:
 
 
 def winners_document(target: str, space: SearchSpace, student: StudentRecord,
-                     winners: dict[str, FrozenTrial | None]) -> WinnersDocument:
+                     winners: dict[str, FrozenTrial | None], budgets: Budgets | None = None) -> WinnersDocument:
+    """The winners; with the target's `budgets`, each winner's `budgets` block (met or violated per workload)."""
     return WinnersDocument(target=target, search_space=space.name, roles=role_meanings(space, list(winners)),
                            student=student_block(student),
-                           winners={role: WinnerEntry.of(t, student) if t else None for role, t in winners.items()})
+                           winners={role: WinnerEntry.of(t, student, budgets, space) if t else None
+                                    for role, t in winners.items()})
