@@ -10,7 +10,8 @@ Before that, fusion merges what a runtime runs as one kernel (`fuse`): an elemen
 (bias, activation, residual add, folded batch norm, ...) runs inside its producer, so the
 intermediate tensors are never written to or read back from memory and there is one launch
 instead of several. Each part of the model (OpCost.part: low_res / full_res) can be placed on a
-different unit; each call into a unit (each time execution moves to another unit) costs its call
+different unit and run through one of the unit's runtimes (runtimes.py; the fitted figures belong to
+the unit and runtime); each call (each time execution moves to another unit or runtime) costs its call
 overhead, and a tensor crossing between units costs the target's transfer (fixed latency + bytes /
 bandwidth).
 
@@ -30,6 +31,7 @@ from ..cost.records import OP_CLASSES, OpCost
 from ..kernels.spec import KernelSpec
 from .kernel_model import KernelCalibration, predict_kernel
 from ..errors import AicamError
+from .runtimes import RUNTIMES, get_runtime
 from .target import BYTES_PER_ELEMENT, TARGETS_DIR, Target
 
 CALIBRATION_DIR = TARGETS_DIR / "calibration"
@@ -261,12 +263,8 @@ class LatencyModel:
 
     def _kernel_times(self, op: OpCost, a: Assignment) -> list[OpTime]:
         """A shipped fused kernel, priced from its spec on the unit (kernel_model.py), not as a graph op."""
-        from .runtimes import get_runtime
-
         runtime = self.runtime(a)
         if not get_runtime(runtime).ships_fused_kernel:
-            from .runtimes import RUNTIMES
-
             through = [r for r in self.target.unit(a.unit).runtimes if RUNTIMES[r].ships_fused_kernel]
             raise AicamError(f"the fused full-res kernel ({op.kernel}) does not ship through '{runtime}' on the "
                              f"{a.unit}; it ships through {', '.join(through) or 'no runtime of this unit'} "
@@ -284,7 +282,7 @@ class LatencyModel:
         placement = placement or Placement()
         rows: list[OpTime] = []
         parts_ms: dict[str, float] = {}
-        calls: list[Assignment] = []  # one call each time execution moves to another unit
+        calls: list[Assignment] = []  # one call each time execution moves to another unit or runtime
         runtimes: dict[str, str] = {}
         unknown = {op.part for op in ops} - set(PARTS)
         if unknown:

@@ -1,6 +1,7 @@
 """Hardware targets: the schema of `targets/*.yaml` and how to load one by name.
 
-A target describes the compute units of one device (CPU clusters, GPU, DSP), its memory, the
+A target describes the compute units of one device (CPU clusters, GPU, DSP) and the runtimes each
+ships through (runtimes.py; `default_runtime` prices a part unless another is named), its memory, the
 cost of moving tensors between units, the channel multiples each unit/precision prefers, and the
 product's budgets. Every number is a `Figure`: a value plus the `source` it comes from (a public
 specification or the command that measured it), so nobody has to guess where a figure came from.
@@ -22,6 +23,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from ..config import Config, load_yaml
 from ..cost.records import OP_CLASSES
 from ..errors import AicamError
+from .runtimes import RUNTIMES
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
 
@@ -130,8 +132,6 @@ class Unit(Config):
         return self
 
     def _check_runtimes(self) -> None:
-        from .runtimes import RUNTIMES
-
         for name, r in self.runtimes.items():
             if name not in RUNTIMES:
                 raise ValueError(f"runtimes.{name}: unknown runtime; registered runtimes: {', '.join(RUNTIMES)} "
@@ -402,8 +402,6 @@ class Target(Config):
         return self
 
     def _check_calibration_units(self, recipe: CalibrationRecipe) -> None:
-        from .runtimes import RUNTIMES
-
         for p in recipe.parameters:
             for u in p.units or []:
                 if u not in self.units:
