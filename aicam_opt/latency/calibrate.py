@@ -8,11 +8,13 @@ file plus its measurements:
   networks built from their definitions (reference_models.py) and counted by the op counter.
   `host_bench`: onnxruntime timings of host_bench.CASES on this machine, kept in a file (`--measure`
   re-times them).
-- fit: each measured unit (in name order) gets the recipe's parameters, MAP-fitted in log space with
-  the recipe's efficiency groups (fitting.py), starting from the calibration of the units before it.
+- runtimes: every row is attributed to the runtime that ran it (its `runtime` field, else its source
+  letter through the source's `runtimes`); a figure belongs to a (unit, runtime) pair (runtimes.py).
+- fit: each measured (unit, runtime) (in name order) gets the recipe's parameters, MAP-fitted in log
+  space with the recipe's efficiency groups (fitting.py).
 - validation: `leave_one_model_out` (refit without each model's rows, predict them) or `held_out`
-  (the fit never sees the 'validation' rows; the committed calibration predicts them); per unit, the
-  figures the recipe's bars name and whether they are met.
+  (the fit never sees the 'validation' rows; the committed calibration predicts them); per (unit,
+  runtime), the figures the recipe's bars name and whether they are met (judged from `min_rows` rows).
 
 Results: targets/calibration/<target>.json (what predictions use) and, with --validate,
 reports/calibration/<target>.json plus a table.
@@ -40,8 +42,9 @@ from ..config import Config, load_yaml, save_json
 from ..cost.records import OpCost
 from ..errors import AicamError
 from .fitting import Param, Row, fit, predict_rows
+from .measurement_rows import MeasurementRow, load_measurements
 from .model import Assignment, Calibration, calibration_path
-from .target import TARGETS_DIR, CalibrationRecipe, HostBench, KernelTimings, PublishedRows, Target
+from .target import PRECISIONS, TARGETS_DIR, CalibrationRecipe, HostBench, KernelTimings, PublishedRows, Target
 from .user_rows import UserRows, check_enough
 
 REPO = TARGETS_DIR.parent
@@ -55,7 +58,7 @@ class Measurement:
     """One measured row: what the fit sees, and how tables name it."""
 
     row: Row
-    columns: dict[str, Any]   # {"model", "unit", "precision"} of a published row, {"case"} of a host case
+    columns: dict[str, Any]   # {"model", "unit", "runtime", "precision"} of a published row, {"case"} of a host case
     split: str | None = None  # "calibration" (fitted) or "validation" (held out); None: no split
     digits: int = 3           # decimals of predicted_ms in the fit rows (sub-millisecond host cases: 4)
 
@@ -85,21 +88,6 @@ def _shown(path: Path) -> str:
 
 # --- published rows --------------------------------------------------------------------------------------
 
-class PublishedRow(Config):
-    model: str
-    unit: str
-    precision: str
-    ms: float = Field(..., gt=0)
-    source: str
-    cores: int = 1
-    core: str = ""
-
-
-class PublishedFile(Config):
-    device: str
-    measurements: list[PublishedRow]
-
-
 @lru_cache(maxsize=None)
 def reference_ops(name: str) -> tuple[OpCost, ...]:
     """The counted ops of a reference network at 1x3x224x224 (cached: counting takes seconds)."""
@@ -107,6 +95,24 @@ def reference_ops(name: str) -> tuple[OpCost, ...]:
     from ..cost import count_torch as count_module
 
     return tuple(count_module(reference_models.build(name), (reference_models.example_input(),)))
+
+
+def _row_runtime(r: MeasurementRow, source: PublishedRows, target: Target, where: str) -> str:
+    """The runtime that ran row `r`: its `runtime` field, else its source letter's in the recipe; one the
+    unit lists with figures of its own."""
+    runtime = r.runtime or source.runtimes.get(r.source)
+    unit = target.units[r.unit]
+    if runtime is None:
+        raise AicamError(f"{where}: no `runtime` field and source '{r.source}' has no entry in the source's "
+                         f"`runtimes` in {target.file} ({source.runtimes or 'none'}); say which runtime ran it")
+    if runtime not in unit.runtimes:
+        raise AicamError(f"{where}: runtime '{runtime}' is not one the {r.unit} of target '{target.name}' ships "
+                         f"through ({', '.join(unit.runtimes)}); add it to units.{r.unit}.runtimes in {target.file}")
+    if unit.runtimes[runtime].figures_from is not None:
+        raise AicamError(f"{where}: runtime '{runtime}' on the {r.unit} takes its figures from "
+                         f"'{unit.runtimes[runtime].figures_from}' in {target.file}; rows of its own mean it should "
+                         "be fitted: drop its `figures_from`")
+    return runtime
 
 
 def _published(source: PublishedRows, target: Target, remeasure: bool, log: Log) -> Measured:
@@ -117,7 +123,7 @@ def _published(source: PublishedRows, target: Target, remeasure: bool, log: Log)
         raise AicamError(f"{path}: the published measurements of target '{target.name}' (calibration.sources file "
                          f"{source.file!r} in {target.file}) are missing; they live in shared/calibration/ beside the repo")
     rows = []
-    for i, r in enumerate(load_yaml(path, PublishedFile).measurements):
+    for i, r in enumerate(load_measurements(path).measurements):
         where = f"{path}: measurements[{i}] ({r.model}, {r.unit}, {r.precision})"
         if r.model not in source.models:
             raise AicamError(f"{where}: model '{r.model}' is not in the source's `models` in {target.file} "
@@ -128,15 +134,20 @@ def _published(source: PublishedRows, target: Target, remeasure: bool, log: Log)
         if r.unit not in target.units or r.precision not in target.units[r.unit].precisions:
             raise AicamError(f"{where}: target '{target.name}' has no {r.unit} unit running {r.precision} "
                              f"(units: {', '.join(f'{u} {list(x.precisions)}' for u, x in target.units.items())})")
-        cores = int(r.cores) if target.units[r.unit].kind == "cpu" else None
-        rows.append(Measurement(Row(r.model, list(reference_ops(r.model)), Assignment(r.unit, r.precision, cores), r.ms),
-                                {"model": r.model, "unit": r.unit, "precision": r.precision}))
+        runtime = _row_runtime(r, source, target, where)
+        cores = int(r.cores or 1) if target.units[r.unit].kind == "cpu" else None
+        rows.append(Measurement(Row(r.model, list(reference_ops(r.model)), Assignment(r.unit, r.precision, cores, runtime),
+                                    r.ms),
+                                {"model": r.model, "unit": r.unit, "runtime": runtime, "precision": r.precision}))
     note = (f"Fitted to {_shown(path)} ({source.about}) with the reference networks of "
             "aicam_opt/latency/reference_models.py counted by the op counter.")
     return Measured(rows, [note], {}, ["published"])
 
 
 # --- host benchmark ----------------------------------------------------------------------------------------
+
+HOST_BENCH_RUNTIME = "onnxruntime"  # host_bench times every case through onnxruntime's CPU provider
+
 
 @lru_cache(maxsize=None)
 def host_case_ops(name: str) -> tuple[OpCost, ...]:
@@ -157,8 +168,9 @@ def host_bench_rows(cases: list[dict], source: HostBench, target: Target) -> Mea
         if m["name"] not in CASES_BY_NAME:
             raise AicamError(f"{path}: case '{m['name']}' is not in host_bench.CASES; rerun "
                              f"`aicam-opt calibrate --target {target.name} --measure`")
-    rows = [Measurement(Row(m["name"], list(host_case_ops(m["name"])), Assignment("cpu", "fp32", int(m.get("threads", 1))),
-                            m["ms"]), {"case": m["name"]}, m["split"], digits=4) for m in cases]
+    rows = [Measurement(Row(m["name"], list(host_case_ops(m["name"])),
+                            Assignment("cpu", "fp32", int(m.get("threads", 1)), HOST_BENCH_RUNTIME), m["ms"]),
+                        {"case": m["name"]}, m["split"], digits=4) for m in cases]
     stamp, threads = cases[0].get("measured_at_utc", "?"), int(cases[0].get("threads", 1))
     thread_s = f"{threads} thread" + ("s" if threads != 1 else "")
     note = (f"Fitted to the 'calibration' cases of {path.name} (onnxruntime {_ort_version()}, CPU, {thread_s}), "
@@ -218,8 +230,17 @@ def _groups(recipe: CalibrationRecipe) -> dict[str, tuple[str, ...]]:
     return {group: tuple(classes) for group, classes in recipe.groups.items()}
 
 
-def _units(rows: list[Measurement]) -> list[str]:
-    return sorted({m.row.assignment.unit for m in rows})
+def _groups_of(rows: list[Measurement]) -> list[tuple[str, str]]:
+    """The measured (unit, runtime) pairs, in name order: each is fitted on its own rows."""
+    return sorted({(m.row.assignment.unit, m.row.assignment.runtime) for m in rows})
+
+
+def _in(m: Measurement, group: tuple[str, str]) -> bool:
+    return (m.row.assignment.unit, m.row.assignment.runtime) == group
+
+
+def group_name(group: tuple[str, str]) -> str:
+    return f"{group[0]}/{group[1]}"
 
 
 def fit_rows(recipe: CalibrationRecipe, rows: list[Measurement]) -> list[Measurement]:
@@ -233,16 +254,21 @@ def fit_rows(recipe: CalibrationRecipe, rows: list[Measurement]) -> list[Measure
     return [m for m in rows if m.split == "calibration"]
 
 
-def fit_units(target: Target, rows: list[Measurement], exclude_model: str | None = None) -> tuple[Calibration, dict]:
-    """Each measured unit fitted in turn (without `exclude_model`'s rows): the calibration and the parameters."""
+def fit_units(target: Target, rows: list[Measurement], exclude_model: str | None = None,
+              groups: list[tuple[str, str]] | None = None) -> tuple[Calibration, dict]:
+    """Each measured (unit, runtime) fitted in turn (only `groups`, if given; without `exclude_model`'s rows):
+    the calibration and the parameters, keyed 'unit/runtime'."""
     recipe = target.calibration_recipe()
     cal: Calibration | None = None
     parameters = {}
-    for unit in _units(rows):
-        unit_rows = [m.row for m in rows if m.row.assignment.unit == unit and m.row.model != exclude_model]
+    for group in groups or _groups_of(rows):
+        unit, runtime = group
+        group_rows = [m.row for m in rows if _in(m, group)]
+        precisions = sorted({r.assignment.precision for r in group_rows}, key=PRECISIONS.index)
         params = [Param(name, prior, sigma, np.inf if upper is None else upper)
-                  for name, prior, sigma, upper in recipe.parameters_for(target.unit(unit), unit)]
-        parameters[unit], cal = fit(target, unit, unit_rows, params, _groups(recipe), base=cal)
+                  for name, prior, sigma, upper in recipe.parameters_for(target.unit(unit), unit, runtime, precisions)]
+        fitted = [r for r in group_rows if r.model != exclude_model]
+        parameters[group_name(group)], cal = fit(target, unit, runtime, fitted, params, _groups(recipe), base=cal)
     return cal, parameters
 
 
@@ -251,7 +277,7 @@ def fit_target(target: Target, measured: Measured, command: str = "") -> Calibra
     recipe = target.calibration_recipe()
     rows = fit_rows(recipe, measured.rows)
     cal, parameters = fit_units(target, rows)
-    ordered = [m for unit in _units(rows) for m in rows if m.row.assignment.unit == unit]
+    ordered = [m for group in _groups_of(rows) for m in rows if _in(m, group)]
     predicted = predict_rows(target, cal, [m.row for m in ordered])
     cal.command = command
     cal.fitted_at_utc = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
@@ -295,19 +321,19 @@ def calibrate(target: Target, remeasure: bool = False, log: Log = print, user: U
 # --- validation -----------------------------------------------------------------------------------------
 
 def _leave_one_model_out(target: Target, cal: Calibration | None, measured: Measured):
-    """Refit without each model, predict its rows: (records, their units, the method's description)."""
+    """Refit without each model, predict its rows: (records, their (unit, runtime) groups, the method's description).
+    Each (unit, runtime) is fitted on its own rows, so only the groups that ran the model are refitted."""
     rows = measured.rows
-    records, units = [], []
+    records, groups = [], []
     for model in sorted({m.row.model for m in rows}):
-        without, _ = fit_units(target, rows, exclude_model=model)
-        for unit in _units(rows):
-            held_out = [m for m in rows if m.row.assignment.unit == unit and m.row.model == model]
-            if not held_out:
-                continue
+        ran_it = [g for g in _groups_of(rows) if any(_in(m, g) and m.row.model == model for m in rows)]
+        without, _ = fit_units(target, rows, exclude_model=model, groups=ran_it)
+        for group in ran_it:
+            held_out = [m for m in rows if _in(m, group) and m.row.model == model]
             for m, p in zip(held_out, predict_rows(target, without, [m.row for m in held_out])):
                 records.append({**m.columns, "measured_ms": m.row.ms, "predicted_ms": float(p)})
-                units.append(unit)
-    return records, units, f"leave-one-model-out over the {' and '.join(measured.nouns)} rows"
+                groups.append(group_name(group))
+    return records, groups, f"leave-one-model-out over the {' and '.join(measured.nouns)} rows, per unit and runtime"
 
 
 def _held_out(target: Target, cal: Calibration | None, measured: Measured):
@@ -318,7 +344,7 @@ def _held_out(target: Target, cal: Calibration | None, measured: Measured):
     held_out = [m for m in measured.rows if m.split == "validation"]
     predicted = predict_rows(target, cal, [m.row for m in held_out])
     records = [{**m.columns, "measured_ms": m.row.ms, "predicted_ms": p} for m, p in zip(held_out, predicted)]
-    return records, [m.row.assignment.unit for m in held_out], \
+    return records, [group_name((m.row.assignment.unit, m.row.assignment.runtime)) for m in held_out], \
         "fit on the calibration cases, predict the held-out validation models"
 
 
@@ -326,7 +352,8 @@ VALIDATIONS = {"leave_one_model_out": _leave_one_model_out, "held_out": _held_ou
 
 
 def validate(target: Target, cal: Calibration | None = None, measured: Measured | None = None) -> dict:
-    """Out-of-sample predictions as the recipe's validation method makes them, per unit against its bars.
+    """Out-of-sample predictions as the recipe's validation method makes them, per (unit, runtime) against its
+    bars (a pair with fewer than the recipe's `min_rows` rows is reported, not judged: `passes` None).
 
     held_out predicts with `cal` (default: the committed calibration) the rows of `measured` (default:
     the committed measurements it was fitted with: one session's timings, so the held-out rows saw the
@@ -335,14 +362,14 @@ def validate(target: Target, cal: Calibration | None = None, measured: Measured 
 
     recipe = target.calibration_recipe()
     measured = measured or measurements(target)
-    records, units, method = VALIDATIONS[recipe.validation.method](target, cal, measured)
+    records, groups, method = VALIDATIONS[recipe.validation.method](target, cal, measured)
     bars = recipe.validation.bars
     table = pd.DataFrame(records)
     table["abs_error"] = (table.predicted_ms - table.measured_ms).abs() / table.measured_ms
     if bars.max_ratio is not None:
         table["ratio"] = np.maximum(table.predicted_ms / table.measured_ms, table.measured_ms / table.predicted_ms)
-    per_unit = {}
-    for unit, g in table.groupby(pd.Series(units, index=table.index)):
+    per_runtime = {}
+    for group, g in table.groupby(pd.Series(groups, index=table.index)):
         figures: dict[str, Any] = {"rows": len(g)}
         passes = True
         if bars.median_abs_error is not None:
@@ -354,12 +381,12 @@ def validate(target: Target, cal: Calibration | None = None, measured: Measured 
         if bars.spearman is not None:
             figures["spearman"] = float(spearmanr(g.measured_ms, g.predicted_ms).statistic)
             passes &= figures["spearman"] >= bars.spearman
-        per_unit[unit] = {**figures, "passes": bool(passes)}
+        per_runtime[group] = {**figures, "passes": bool(passes) if len(g) >= recipe.validation.min_rows else None}
     report: dict[str, Any] = {"target": target.name, "method": method, **measured.report,
-                              "bars": bars.model_dump(exclude_none=True)}
+                              "bars": bars.model_dump(exclude_none=True), "min_rows": recipe.validation.min_rows}
     if recipe.validation.notes:
         report["notes"] = recipe.validation.notes
-    report = {**report, "per_unit": per_unit, "rows": table.round(4).to_dict(orient="records")}
+    report = {**report, "per_runtime": per_runtime, "rows": table.round(4).to_dict(orient="records")}
     if recipe.kernels:
         from .kernel_calibration import validate_kernels
 
@@ -388,5 +415,5 @@ def save_report(report: dict, path: str | Path | None = None) -> Path:
     return path
 
 
-__all__ = ["Measured", "Measurement", "calibrate", "with_user_rows", "fit_target", "fit_units", "host_bench_rows",
-           "measurements", "reference_ops", "save_calibration", "save_report", "source_path", "validate"]
+__all__ = ["Measured", "Measurement", "calibrate", "with_user_rows", "fit_target", "fit_units", "group_name",
+           "host_bench_rows", "measurements", "reference_ops", "save_calibration", "save_report", "source_path", "validate"]

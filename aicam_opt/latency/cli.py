@@ -1,7 +1,13 @@
 """`aicam-opt cost` (per-op cost and predicted latency) and `aicam-opt calibrate`.
 
 `aicam-opt cost MODEL --target TARGET [--unit cpu|gpu|dsp] [--precision fp32|fp16|int8] [--cores N]
-[--workload preview|photo100mp|video8k|HxW] [--place PART=UNIT:PRECISION ...] [--top K] [--json]`
+[--runtime NAME] [--workload preview|photo100mp|video8k|HxW] [--place PART=UNIT[:PRECISION][@RUNTIME] ...]
+[--top K] [--json]`
+
+Each part is priced for a runtime (tvm, paddle-lite, nnapi, tflite-gpu, tflite-npu, onnxruntime: the
+ones the unit lists in the target YAML): the unit's `default_runtime` unless `--runtime` (the whole
+model's unit) or `@RUNTIME` in `--place` names another. The table says which runtime each part is
+priced for.
 
 The JSON output (`--json`) is described in aicam_opt.latency.document (printed below by --help).
 """
@@ -23,11 +29,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cost.add_argument("--unit", choices=UNIT_NAMES, default="cpu", help="unit that runs the model (default: cpu)")
     cost.add_argument("--precision", choices=PRECISIONS, default=None, help="default: the unit's first supported precision")
     cost.add_argument("--cores", type=int, default=1, help="CPU cores (the fastest first); default 1")
+    cost.add_argument("--runtime", default=None, help="runtime of --unit (one the unit lists in the target YAML); "
+                                                      "default: the unit's default_runtime")
     cost.add_argument("--workload", default=None,
                       help="preview | photo100mp | video8k | HxW (height x width); default: preview for the suite's "
                            "models, the graph's own input size for an .onnx file")
-    cost.add_argument("--place", action="append", default=[], metavar="PART=UNIT[:PRECISION]",
-                      help="place one part elsewhere, e.g. --place low_res=dsp:int8 --place full_res=gpu:fp16")
+    cost.add_argument("--place", action="append", default=[], metavar="PART=UNIT[:PRECISION][@RUNTIME]",
+                      help="place one part elsewhere, e.g. --place low_res=dsp:int8@tflite-npu --place full_res=gpu:fp16")
     cost.add_argument("--top", type=int, default=25, help="ops shown in the table (most expensive first); 0 for all")
     cost.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
     cost.add_argument("--calibration", metavar="PATH", help="predict with this fitted calibration (aicam-opt "
@@ -65,7 +73,8 @@ def print_cost_table(doc: dict, top: int) -> None:
 
     console = Console()
     total = doc["total"]
-    place = ", ".join(f"{p}: {a['unit']}/{a['precision']}" + (f"x{a['cores']}" if a["cores"] else "") for p, a in doc["placement"].items())
+    place = ", ".join(f"{p}: {a['unit']}/{a['precision']}" + (f"x{a['cores']}" if a["cores"] else "")
+                      + f" via {a['runtime']}" for p, a in doc["placement"].items())
     w = doc["workload"]
     title = f"{doc['model']} on {doc['target']} at {w['name']} ({w['height']}x{w['width']}) - {place}"
     ops = sorted(doc["ops"], key=lambda o: -o["latency_ms"])
@@ -94,6 +103,11 @@ def print_cost_table(doc: dict, top: int) -> None:
     console.print(classes)
 
     parts = " + ".join(f"{p} {v['latency_ms']:.2f} ms" for p, v in doc["parts"].items())
+    for p, v in doc["parts"].items():
+        a = doc["placement"][p]
+        console.print(f"[bold]{p}[/bold]: {v['artifact']} on the {a['unit']} at {a['precision']}, priced for runtime "
+                      f"[bold]{v['runtime']}[/bold]" + (f" (with {v['figures_from']}'s fitted figures)"
+                                                        if v.get("figures_from") else ""))
     console.print(f"[bold]total[/bold]: {_si(total['macs'])} MACs, {_si(total['flops'])} FLOPs, {_si(total['bytes'])}B counted "
                   f"({_si(total['bytes_moved'])}B moved after fusion), {_si(total['params'])} params")
     console.print(f"[bold]latency[/bold]: {total['latency_ms']:.2f} ms = {parts} + calls {total['call_overhead_ms']:.2f} ms "
@@ -115,7 +129,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
     with using_calibration(load_target(args.target).name, args.calibration):
         doc = predict_cost(args.model, args.target, args.workload, args.unit, args.precision, args.cores,
-                           args.place).document()
+                           args.place, runtime=args.runtime).document()
     if args.json:
         print(json.dumps(doc, indent=2))
     else:
@@ -137,10 +151,11 @@ def print_validation(report: dict) -> None:
     for r in rows.itertuples(index=False):
         table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in r])
     console.print(table)
-    for unit, s in report["per_unit"].items():
+    for group, s in report["per_runtime"].items():
         figures = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in s.items() if k != "passes")
-        verdict = "[green]meets[/green]" if s["passes"] else "[red]does NOT meet[/red]"
-        console.print(f"{unit}: {figures} -> {verdict} the bars {report['bars']}")
+        verdict = ("[yellow]is not judged[/yellow] (fewer than {} rows) against".format(report["min_rows"])
+                   if s["passes"] is None else "[green]meets[/green]" if s["passes"] else "[red]does NOT meet[/red]")
+        console.print(f"{group}: {figures} -> {verdict} the bars {report['bars']}")
 
 
 def print_user_rows(rows: list[dict]) -> None:

@@ -7,7 +7,7 @@ stages and CI read it; add keys, never rename or remove them):
       "schema": "aicam_opt.cost/1",
       "model": str, "target": str,
       "workload": {"name": str, "height": int, "width": int},
-      "placement": {part: {"unit": str, "precision": str, "cores": int | null}},
+      "placement": {part: {"unit": str, "precision": str, "cores": int | null, "runtime": str}},
       "total": {
         "macs", "flops", "params": int,          # arithmetic of the graph as counted
         "bytes": int,                            # bytes read + written, as counted (unfused, model dtype)
@@ -16,7 +16,9 @@ stages and CI read it; add keys, never rename or remove them):
         "ops_ms", "call_overhead_ms", "transfer_ms": float, "transfer_bytes": int,
         "uncounted_ops": int                     # > 0: the latency misses ops the counter does not know
       },
-      "parts": {part: {"macs", "flops", "bytes": int, "latency_ms": float}},
+      "parts": {part: {"macs", "flops", "bytes": int, "latency_ms": float, "artifact": str,
+                       "runtime": str,                    # the runtime the part is priced for
+                       "figures_from": str | null}},      # ... through another runtime's fitted figures
       "by_class": {op_class: {"ops": int, "macs", "flops", "bytes": int, "latency_ms": float}},
       "budget": {"latency_ms": float | null, "within": bool | null},
       "ops": [ {                                  # execution order
@@ -50,30 +52,39 @@ if TYPE_CHECKING:
 SCHEMA = CostDocument.SCHEMA
 
 
-def assignment(target: Target, unit: str, precision: str | None = None, cores: int | None = 1) -> Assignment:
-    """`unit` of `target` at `precision` (default: the unit's first) on `cores` CPU cores (CPU only);
-    an unknown unit, a precision the unit lacks or too many cores raise AicamError."""
+def assignment(target: Target, unit: str, precision: str | None = None, cores: int | None = 1,
+               runtime: str | None = None) -> Assignment:
+    """`unit` of `target` at `precision` (default: the unit's first) on `cores` CPU cores (CPU only) through
+    `runtime` (default: the unit's default_runtime); an unknown unit, a precision the unit lacks, too many
+    cores or a runtime the unit does not list raise AicamError."""
     u = target.unit(unit)
     precision = precision or next(iter(u.precisions))
     u.precision_spec(precision)
+    if runtime is not None:
+        u.runtime(runtime)  # a runtime the unit does not list is named with the ones it does
     if u.kind == "cpu":
         u.core_clocks_ghz(cores)  # validates the core count
-        return Assignment(unit, precision, cores)
-    return Assignment(unit, precision, None)
+        return Assignment(unit, precision, cores, runtime)
+    return Assignment(unit, precision, None, runtime)
 
 
 def parse_placement(target: Target, unit: str = "cpu", precision: str | None = None, cores: int | None = 1,
-                    place: Sequence[str] = ()) -> Placement:
-    """The whole model on `unit` (see `assignment`), except the parts `place` moves: items PART=UNIT[:PRECISION]."""
-    placement = Placement(default=assignment(target, unit, precision, cores))
+                    place: Sequence[str] = (), runtime: str | None = None) -> Placement:
+    """The whole model on `unit` through `runtime` (see `assignment`), except the parts `place` moves: items
+    PART=UNIT[:PRECISION][@RUNTIME]."""
+    placement = Placement(default=assignment(target, unit, precision, cores, runtime))
     for item in place:
         part, sep, rest = item.partition("=")
         if not sep or part not in PARTS:
-            raise AicamError(f"--place {item!r}: expected PART=UNIT[:PRECISION] with PART one of {', '.join(PARTS)}")
+            raise AicamError(f"--place {item!r}: expected PART=UNIT[:PRECISION][@RUNTIME] with PART one of "
+                             f"{', '.join(PARTS)}")
+        rest, at, part_runtime = rest.partition("@")
+        if at and not part_runtime:
+            raise AicamError(f"--place {item!r}: '@' must be followed by a runtime, e.g. {part}={rest}@tvm")
         part_unit, _, part_precision = rest.partition(":")
         if part_unit not in UNIT_NAMES:
             raise AicamError(f"--place {item!r}: unknown unit '{part_unit}'; choose one of {', '.join(UNIT_NAMES)}")
-        placement.parts[part] = assignment(target, part_unit, part_precision or None, cores)
+        placement.parts[part] = assignment(target, part_unit, part_precision or None, cores, part_runtime or None)
     return placement
 
 
@@ -166,9 +177,12 @@ def cost_document(model_name: str, cost: ModelCost, target: Target, prediction: 
     for part, ms in prediction.parts_ms.items():
         p_ops = [t.op for t in prediction.ops if t.op.part == part]
         kernels = [o.kernel for o in p_ops if o.kernel]
+        runtime = prediction.runtimes[part]
+        unit = target.unit(placement.of(part).unit)
         parts[part] = {"macs": sum(o.macs for o in p_ops), "flops": sum(o.flops for o in p_ops),
                        "bytes": sum(o.bytes for o in p_ops), "latency_ms": ms,
-                       "artifact": f"fused kernel {kernels[0]}" if kernels else f"graph of {len(p_ops)} ops"}
+                       "artifact": f"fused kernel {kernels[0]}" if kernels else f"graph of {len(p_ops)} ops",
+                       "runtime": runtime, "figures_from": unit.runtimes[runtime].figures_from}
     all_ops = [t.op for t in prediction.ops]
     workload = {"name": cost.workload, "height": cost.height, "width": cost.width}
     budget = budget_ms(target, cost.workload)
@@ -176,7 +190,8 @@ def cost_document(model_name: str, cost: ModelCost, target: Target, prediction: 
     return {
         "schema": SCHEMA, "model": model_name, "target": target.name, "workload": workload,
         "placement": {part: {"unit": placement.of(part).unit, "precision": placement.of(part).precision,
-                             "cores": placement.of(part).cores} for part in prediction.parts_ms},
+                             "cores": placement.of(part).cores, "runtime": prediction.runtimes[part]}
+                      for part in prediction.parts_ms},
         "total": {"macs": sum(o.macs for o in all_ops), "flops": sum(o.flops for o in all_ops),
                   "params": sum(o.params for o in all_ops), "bytes": sum(o.bytes for o in all_ops),
                   "bytes_moved": int(sum(t.bytes for t in prediction.ops)), "latency_ms": latency,

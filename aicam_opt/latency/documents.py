@@ -17,6 +17,7 @@ class PartPlacement(JsonBlock):
     unit: str
     precision: str
     cores: int | None
+    runtime: str | None = None   # the runtime it is priced for (runtimes.py); older documents lack it
 
 
 class CostTotal(JsonBlock):
@@ -39,6 +40,8 @@ class PartCost(JsonBlock):
     bytes: int
     latency_ms: float
     artifact: str | None = None  # what it is predicted as: "fused kernel <spec>" or "graph of N ops"
+    runtime: str | None = None   # the runtime it is priced for; older documents lack it
+    figures_from: str | None = None  # priced with this runtime's fitted figures (no rows of its own)
 
 
 class ClassCost(JsonBlock):

@@ -36,7 +36,7 @@ class Param:
 
 @dataclass
 class Row:
-    """One measurement: a model's ops run on `assignment` took `ms`."""
+    """One measurement: a model's ops run on `assignment` (its unit, precision and runtime) took `ms`."""
 
     model: str
     ops: list[OpCost]
@@ -49,13 +49,13 @@ def _value(values: dict[str, float], name: str, precision: str) -> float:
 
 
 def build_calibration(target: Target, values: dict[str, float], groups: dict[str, tuple[str, ...]],
-                      unit: str, precisions: list[str], base: Calibration | None = None) -> Calibration:
-    """A Calibration whose `unit` figures come from `values` (other units copied from `base`)."""
-    units = {u: dict(ps) for u, ps in (base.units.items() if base else [])}
-    units[unit] = {}
+                      unit: str, runtime: str, precisions: list[str], base: Calibration | None = None) -> Calibration:
+    """A Calibration whose figures of `unit` through `runtime` come from `values` (the rest copied from `base`)."""
+    units = {u: {r: dict(ps) for r, ps in rs.items()} for u, rs in (base.units.items() if base else [])}
+    units.setdefault(unit, {})[runtime] = {}
     for p in precisions:
         eff = {cls: _value(values, g, p) for g, classes in groups.items() for cls in classes}
-        units[unit][p] = PrecisionCalibration(
+        units[unit][runtime][p] = PrecisionCalibration(
             compute_efficiency=eff, memory_efficiency=_value(values, "memory", p),
             per_op_overhead_us=_value(values, "per_op_us", p), per_call_overhead_us=_value(values, "per_call_us", p),
             multicore_efficiency=min(1.0, values.get("multicore", 1.0)),
@@ -68,9 +68,10 @@ def predict_rows(target: Target, cal: Calibration, rows: list[Row]) -> np.ndarra
     return np.array([model.predict(r.ops, Placement(default=r.assignment)).latency_ms for r in rows])
 
 
-def fit(target: Target, unit: str, rows: list[Row], params: list[Param], groups: dict[str, tuple[str, ...]],
-        base: Calibration | None = None) -> tuple[dict[str, float], Calibration]:
-    """MAP fit of `params` for `unit` to `rows`; returns the values and the resulting calibration."""
+def fit(target: Target, unit: str, runtime: str, rows: list[Row], params: list[Param],
+        groups: dict[str, tuple[str, ...]], base: Calibration | None = None) -> tuple[dict[str, float], Calibration]:
+    """MAP fit of `params` for `unit` through `runtime` to `rows` (each row's assignment names that runtime);
+    returns the values and the resulting calibration."""
     precisions = sorted({r.assignment.precision for r in rows} | _precisions_named(params))
     measured = np.array([r.ms for r in rows])
     log_prior = np.log([p.prior for p in params])
@@ -80,7 +81,7 @@ def fit(target: Target, unit: str, rows: list[Row], params: list[Param], groups:
         return {p.name: float(np.exp(t)) for p, t in zip(params, theta)}
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        cal = build_calibration(target, values_of(theta), groups, unit, precisions, base)
+        cal = build_calibration(target, values_of(theta), groups, unit, runtime, precisions, base)
         predicted = predict_rows(target, cal, rows)
         return np.concatenate([np.log(predicted / measured) / ROW_SIGMA, (theta - log_prior) / sigmas])
 
@@ -88,7 +89,7 @@ def fit(target: Target, unit: str, rows: list[Row], params: list[Param], groups:
     x0 = np.minimum(log_prior, upper - 1e-6)
     result = least_squares(residuals, x0, bounds=(np.full(len(params), -np.inf), upper), x_scale=1.0, diff_step=1e-3)
     values = values_of(result.x)
-    return values, build_calibration(target, values, groups, unit, precisions, base)
+    return values, build_calibration(target, values, groups, unit, runtime, precisions, base)
 
 
 def _precisions_named(params: list[Param]) -> set[str]:

@@ -10,7 +10,8 @@ Before that, fusion merges what a runtime runs as one kernel (`fuse`): an elemen
 (bias, activation, residual add, folded batch norm, ...) runs inside its producer, so the
 intermediate tensors are never written to or read back from memory and there is one launch
 instead of several. Each part of the model (OpCost.part: low_res / full_res) can be placed on a
-different unit; each call into a unit (each time execution moves to another unit) costs its call
+different unit and run through one of the unit's runtimes (runtimes.py; the fitted figures belong to
+the unit and runtime); each call (each time execution moves to another unit or runtime) costs its call
 overhead, and a tensor crossing between units costs the target's transfer (fixed latency + bytes /
 bandwidth).
 
@@ -32,6 +33,7 @@ from ..cost.records import OP_CLASSES, OpCost
 from ..kernels.spec import KernelSpec
 from .kernel_model import KernelCalibration, predict_kernel
 from ..errors import AicamError
+from .runtimes import RUNTIMES, get_runtime
 from .target import BYTES_PER_ELEMENT, TARGETS_DIR, Target
 
 CALIBRATION_DIR = TARGETS_DIR / "calibration"
@@ -63,20 +65,25 @@ class Calibration(Config):
     target: str
     command: str = ""
     fitted_at_utc: str = ""
-    units: dict[str, dict[str, PrecisionCalibration]]
+    units: dict[str, dict[str, dict[str, PrecisionCalibration]]] = Field(
+        ..., description="unit -> runtime -> precision -> fitted figures (runtimes.py: a figure belongs to both)")
     kernels: dict[str, KernelCalibration] = Field(
         default_factory=dict, description="unit -> figures of the fused full-res kernel on it (kernel_model.py)")
     notes: list[str] = Field(default_factory=list)
     fit: dict = Field(default_factory=dict, description="rows, residuals and parameters of the fit (for people)")
 
-    def for_unit(self, unit: str, precision: str) -> PrecisionCalibration:
+    def for_unit(self, unit: str, precision: str, runtime: str) -> PrecisionCalibration:
         try:
-            return self.units[unit][precision]
+            return self.units[unit][runtime][precision]
         except KeyError:
-            have = [f"{u}/{p}" for u, ps in self.units.items() for p in ps]
-            raise AicamError(f"calibration of '{self.target}' has no figures for {unit}/{precision} "
-                             f"(calibrated: {', '.join(have) or 'none'}); run `aicam-opt calibrate --target {self.target}`") from None
+            have = [f"{u}/{r}/{p}" for u, rs in self.units.items() for r, ps in rs.items() for p in ps]
+            raise AicamError(f"calibration of '{self.target}' has no figures for {unit}/{runtime}/{precision} "
+                             f"(calibrated: {', '.join(have) or 'none'}); run `aicam-opt calibrate --target "
+                             f"{self.target}`, or choose a calibrated runtime and precision") from None
 
+    def precisions(self, unit: str, runtime: str) -> list[str]:
+        """The precisions fitted for `unit` through `runtime` (none: empty)."""
+        return list(self.units.get(unit, {}).get(runtime, {}))
 
     def fingerprint(self) -> str:
         """Short hash of the fitted figures (units and kernels): equal figures predict the same."""
@@ -151,11 +158,13 @@ def load_calibration(target: str) -> Calibration:
 
 @dataclass(frozen=True)
 class Assignment:
-    """Where a part runs: unit, precision and (CPU) number of cores."""
+    """Where a part runs: unit, precision, (CPU) number of cores, and the runtime that runs it (None: the
+    unit's `default_runtime` in the target)."""
 
     unit: str = "cpu"
     precision: str = "fp32"
     cores: int | None = 1
+    runtime: str | None = None
 
 
 @dataclass
@@ -211,6 +220,7 @@ class Prediction:
     transfer_ms: float
     transfer_bytes: int
     uncounted: list[str]
+    runtimes: dict[str, str] = field(default_factory=dict)  # part -> the runtime it is priced for
 
     @property
     def latency_ms(self) -> float:
@@ -258,9 +268,17 @@ class LatencyModel:
         self.target = target
         self.calibration = calibration
 
+    def runtime(self, a: Assignment) -> str:
+        """The runtime `a` runs through (its own, or its unit's default; AicamError if the unit lacks it)."""
+        return self.target.unit(a.unit).runtime(a.runtime)
+
+    def figures(self, a: Assignment) -> PrecisionCalibration:
+        """The fitted figures that price `a`: its unit, precision and runtime (or the runtime standing in)."""
+        return self.calibration.for_unit(a.unit, a.precision, self.target.unit(a.unit).figures_runtime(a.runtime))
+
     def peak(self, a: Assignment) -> float:
         unit = self.target.unit(a.unit)
-        cal = self.calibration.for_unit(a.unit, a.precision)
+        cal = self.figures(a)
         peak = unit.peak_ops_per_s(a.precision, a.cores if unit.kind == "cpu" else None)
         n = a.cores if unit.kind == "cpu" and a.cores else 1
         # Extra cores add `multicore_efficiency` of a core each (shared caches, sync, imbalance).
@@ -268,7 +286,7 @@ class LatencyModel:
 
     def _unit_figures(self, a: Assignment) -> "_UnitFigures":
         """What every op on `a` shares, computed once per part (the fit evaluates thousands of ops)."""
-        cal = self.calibration.for_unit(a.unit, a.precision)
+        cal = self.figures(a)
         return _UnitFigures(cal, self.peak(a), self.target.bandwidth_gbps(a.unit) * 1e9 * cal.memory_efficiency,
                             self.target.unit(a.unit).last_level_cache_bytes,
                             {cls: cal.efficiency(cls) for cls in OP_CLASSES})
@@ -297,6 +315,12 @@ class LatencyModel:
 
     def _kernel_times(self, op: OpCost, a: Assignment) -> list[OpTime]:
         """A shipped fused kernel, priced from its spec on the unit (kernel_model.py), not as a graph op."""
+        runtime = self.runtime(a)
+        if not get_runtime(runtime).ships_fused_kernel:
+            through = [r for r in self.target.unit(a.unit).runtimes if RUNTIMES[r].ships_fused_kernel]
+            raise AicamError(f"the fused full-res kernel ({op.kernel}) does not ship through '{runtime}' on the "
+                             f"{a.unit}; it ships through {', '.join(through) or 'no runtime of this unit'} "
+                             "(or run the full-res part at int8, a QDQ graph any runtime can run)")
         spec = KernelSpec.from_key(op.kernel)
         height, width = op.image
         unit = self.target.unit(a.unit)
@@ -310,7 +334,8 @@ class LatencyModel:
         placement = placement or Placement()
         rows: list[OpTime] = []
         parts_ms: dict[str, float] = {}
-        calls: list[Assignment] = []  # one call each time execution moves to another unit
+        calls: list[Assignment] = []  # one call each time execution moves to another unit or runtime
+        runtimes: dict[str, str] = {}
         unknown = {op.part for op in ops} - set(PARTS)
         if unknown:
             raise AicamError(f"ops with unknown part(s) {sorted(unknown)}: OpCost.part must be one of {', '.join(PARTS)}")
@@ -320,17 +345,19 @@ class LatencyModel:
             a = placement.of(part)
             unit = self.target.unit(a.unit)
             unit.precision_spec(a.precision)  # an unsupported precision is an error, not a silent fallback
+            runtimes[part] = self.runtime(a)
             figures = self._unit_figures(a)
             for group in fuse(list(run), unit.fusion.conv_bias_activation, unit.fusion.elementwise_chains):
                 times = self._kernel_times(group.head, a) if group.head.kernel else self._group_times(group, a, figures)
                 rows.extend(times)
                 parts_ms[part] = parts_ms.get(part, 0.0) + sum(t.latency_ms for t in times)
-            if not calls or calls[-1].unit != a.unit:
+            # Another unit, or another runtime on the same unit, is another inference call.
+            if not calls or (calls[-1].unit, self.runtime(calls[-1])) != (a.unit, runtimes[part]):
                 calls.append(a)
-        call_ms = sum(self.calibration.for_unit(a.unit, a.precision).per_call_overhead_us for a in calls) * 1e-3
+        call_ms = sum(self.figures(a).per_call_overhead_us for a in calls) * 1e-3
         transfer_ms, transfer_bytes = self._transfer(ops, placement)
         return Prediction(rows, parts_ms, call_ms, transfer_ms, transfer_bytes,
-                          uncounted=[op.name for op in ops if not op.counted])
+                          uncounted=[op.name for op in ops if not op.counted], runtimes=runtimes)
 
     def _transfer(self, ops: list[OpCost], placement: Placement) -> tuple[float, int]:
         """Each hand-over between parts placed on different units costs one transfer.

@@ -1,6 +1,7 @@
 """Hardware targets: the schema of `targets/*.yaml` and how to load one by name.
 
-A target describes the compute units of one device (CPU clusters, GPU, DSP), its memory, the
+A target describes the compute units of one device (CPU clusters, GPU, DSP) and the runtimes each
+ships through (runtimes.py; `default_runtime` prices a part unless another is named), its memory, the
 cost of moving tensors between units, the channel multiples each unit/precision prefers, and the
 product's budgets. Every number is a `Figure`: a value plus the `source` it comes from (a public
 specification or the command that measured it), so nobody has to guess where a figure came from.
@@ -22,6 +23,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 from ..config import Config, load_yaml
 from ..cost.records import OP_CLASSES
 from ..errors import AicamError
+from .runtimes import RUNTIMES
 
 TARGETS_DIR = Path(__file__).resolve().parents[2] / "targets"
 
@@ -88,6 +90,17 @@ class TvmTarget(Config):
     source: str = Field(..., min_length=3)
 
 
+class UnitRuntime(Config):
+    """One runtime a unit ships through (a name of runtimes.RUNTIMES). Its figures are fitted to the
+    calibration rows attributed to it, or, with no rows of its own, taken from another runtime of the
+    unit (`figures_from`), the source saying why that stands in."""
+
+    source: str = Field(..., min_length=3, description="what it is on this unit, and where its figures come from")
+    figures_from: str | None = Field(None, description="no rows of its own: price it with this runtime's fitted figures")
+    per_op_overhead_us: Figure | None = Field(None, description="prior of the fit (default: the unit's)")
+    per_call_overhead_us: Figure | None = Field(None, description="prior of the fit (default: the unit's)")
+
+
 class Unit(Config):
     kind: UnitName
     name: str
@@ -101,6 +114,8 @@ class Unit(Config):
     per_call_overhead_us: Figure = Field(..., description="one inference call on this unit (prior of the fit)")
     fusion: FusionRules
     tvm: TvmTarget | None = Field(None, description="TVM compile target of this unit (None: not compiled for)")
+    runtimes: dict[str, UnitRuntime] = Field(..., min_length=1, description="runtime name -> how it is priced here")
+    default_runtime: str = Field(..., description="the runtime a part placed here is priced for unless one is named")
 
     _positive = field_validator("memory_bandwidth_gbps", "parallel_contexts")(_above_zero)
     _clock = field_validator("clock_ghz")(_above_zero_or_unpublished)  # GPU/DSP clocks may be unpublished
@@ -113,7 +128,37 @@ class Unit(Config):
             raise ValueError(f"a {self.kind} unit needs `clock_ghz` (value null with a source if unpublished)")
         if not self.precisions:
             raise ValueError("`precisions` must list at least one of fp32, fp16, int8")
+        self._check_runtimes()
         return self
+
+    def _check_runtimes(self) -> None:
+        for name, r in self.runtimes.items():
+            if name not in RUNTIMES:
+                raise ValueError(f"runtimes.{name}: unknown runtime; registered runtimes: {', '.join(RUNTIMES)} "
+                                 "(aicam_opt/latency/runtimes.py)")
+            if self.kind not in RUNTIMES[name].unit_kinds:
+                raise ValueError(f"runtimes.{name}: runtime '{name}' does not drive a {self.kind} (it drives "
+                                 f"{', '.join(RUNTIMES[name].unit_kinds)})")
+            if r.figures_from is not None and (r.figures_from not in self.runtimes or r.figures_from == name
+                                               or self.runtimes[r.figures_from].figures_from is not None):
+                raise ValueError(f"runtimes.{name}.figures_from: '{r.figures_from}' must be another runtime of this "
+                                 f"unit with figures of its own (runtimes: {', '.join(self.runtimes)})")
+        if self.default_runtime not in self.runtimes:
+            raise ValueError(f"default_runtime '{self.default_runtime}' is not one of the unit's runtimes "
+                             f"({', '.join(self.runtimes)})")
+
+    def runtime(self, name: str | None) -> str:
+        """The runtime a part runs through: `name`, or the unit's default (AicamError if the unit lacks it)."""
+        name = name or self.default_runtime
+        if name not in self.runtimes:
+            raise AicamError(f"runtime '{name}' is not one the {self.kind} ({self.name}) ships through; choose one "
+                             f"of {', '.join(self.runtimes)} (default {self.default_runtime})")
+        return name
+
+    def figures_runtime(self, name: str | None) -> str:
+        """The runtime whose fitted figures price `name` on this unit (itself, or its `figures_from`)."""
+        name = self.runtime(name)
+        return self.runtimes[name].figures_from or name
 
     @property
     def last_level_cache_bytes(self) -> int:
@@ -187,6 +232,8 @@ class PublishedRows(Config):
     file: str = Field(..., description="the rows' file, relative to the repository root (the folder holding targets/)")
     about: str = Field(..., min_length=3, description="what ran the rows (runtimes, device): quoted in the calibration's notes")
     models: list[str] = Field(..., min_length=1, description="the reference networks the rows may name")
+    runtimes: dict[str, str] = Field(default_factory=dict, description="a row's `source` letter -> the runtime that "
+                                     "ran it, for rows without a `runtime` field")
 
 
 class HostBench(Config):
@@ -217,6 +264,7 @@ class FitParameter(Config):
     upper: float | None = Field(None, gt=0, description="upper bound (none: unbounded)")
     per_precision: bool = Field(False, description="one value per precision of the unit (`name@fp32`, ...)")
     units: list[UnitName] | None = Field(None, description="the units it is fitted for (default: every measured unit)")
+    runtimes: list[str] | None = Field(None, description="the runtimes it is fitted for (default: every measured one)")
 
     @model_validator(mode="after")
     def _prior_given_or_from_the_unit(self) -> "FitParameter":
@@ -245,6 +293,7 @@ class CalibrationValidation(Config):
         ..., description="leave_one_model_out: refit without each model, predict its rows; held_out: the fit sees "
                          "the 'calibration' rows only, the 'validation' rows are predicted")
     bars: ValidationBars
+    min_rows: int = Field(3, ge=1, description="a unit and runtime with fewer rows is reported, not judged against the bars")
     notes: list[str] = Field(default_factory=list, description="what the validation report should say")
 
 
@@ -308,14 +357,23 @@ class CalibrationRecipe(Config):
                                  f"{', '.join(FIXED_PARAMETERS)}")
         return self
 
-    def parameters_for(self, unit: "Unit", unit_name: str) -> list[tuple[str, float, float, float | None]]:
-        """(name, prior, sigma, upper) of the parameters fitted for `unit`, in order (per-precision ones expanded)."""
+    def parameters_for(self, unit: "Unit", unit_name: str, runtime: str | None = None,
+                       precisions: list[str] | None = None) -> list[tuple[str, float, float, float | None]]:
+        """(name, prior, sigma, upper) of the parameters fitted for `unit` through `runtime` (None: any), in
+        order, per-precision ones expanded over `precisions` (default: the unit's)."""
         out = []
         for p in self.parameters:
             if p.units is not None and unit_name not in p.units:
                 continue
-            prior = p.prior if p.prior is not None else getattr(unit, UNIT_PRIORS[p.name]).value
-            names = [f"{p.name}@{precision}" for precision in unit.precisions] if p.per_precision else [p.name]
+            if runtime is not None and p.runtimes is not None and runtime not in p.runtimes:
+                continue
+            prior = p.prior
+            if prior is None:  # an overhead: the runtime's own prior on this unit, else the unit's
+                own = unit.runtimes[runtime] if runtime in unit.runtimes else None
+                figure = getattr(own, UNIT_PRIORS[p.name], None) if own else None
+                prior = (figure or getattr(unit, UNIT_PRIORS[p.name])).value
+            names = [f"{p.name}@{precision}" for precision in (precisions or unit.precisions)] if p.per_precision \
+                else [p.name]
             out += [(name, prior, p.sigma, p.upper) for name in names]
         return out
 
@@ -348,12 +406,25 @@ class Target(Config):
             for u in p.units or []:
                 if u not in self.units:
                     raise ValueError(f"calibration parameter '{p.name}' names unit '{u}', which is not in `units`")
+            for r in p.runtimes or []:
+                if r not in RUNTIMES:
+                    raise ValueError(f"calibration parameter '{p.name}' names runtime '{r}'; registered runtimes: "
+                                     f"{', '.join(RUNTIMES)}")
+        for source in recipe.sources:
+            for letter, r in getattr(source, "runtimes", {}).items():
+                if r not in RUNTIMES:
+                    raise ValueError(f"calibration source {getattr(source, 'file', source.kind)}: runtimes.{letter} "
+                                     f"'{r}' is not a registered runtime ({', '.join(RUNTIMES)})")
         for unit_name, unit in self.units.items():
-            names = {name.split("@")[0] for name, *_ in recipe.parameters_for(unit, unit_name)}
-            missing = [n for n in (*recipe.groups, *REQUIRED_PARAMETERS) if n not in names]
-            if missing:
-                raise ValueError(f"calibration: unit '{unit_name}' has no parameter {', '.join(missing)} "
-                                 "(every unit fits each group's efficiency, memory, per_op_us and per_call_us)")
+            for runtime, r in unit.runtimes.items():
+                if r.figures_from is not None:
+                    continue
+                names = {name.split("@")[0] for name, *_ in recipe.parameters_for(unit, unit_name, runtime)}
+                missing = [n for n in (*recipe.groups, *REQUIRED_PARAMETERS) if n not in names]
+                if missing:
+                    raise ValueError(f"calibration: unit '{unit_name}' through '{runtime}' has no parameter "
+                                     f"{', '.join(missing)} (every unit and runtime fits each group's efficiency, "
+                                     "memory, per_op_us and per_call_us)")
 
     @property
     def file(self) -> Path | None:

@@ -154,7 +154,8 @@ def _user_row(file: Path, index: int, row: MeasurementRow, target: Target) -> Us
         threads = cores or 1
         return UserRow(file, index, row, label, "kernel", assignment, kernel=(spec, height, width, threads))
     pixel_type = KernelSpec.from_key(row.kernel).dtype if row.kernel else "uint8"
-    ops = shipped_student_cost(net, (height, width), row.precision, pixel_type).ops  # type: ignore[arg-type]
+    ops = shipped_student_cost(net, (height, width), row.precision, target.unit(assignment.unit).kind,
+                               pixel_type).ops  # type: ignore[arg-type]
     if row.part == "end_to_end":
         return UserRow(file, index, row, label, "end_to_end", assignment, list(ops))
     return UserRow(file, index, row, label, "ops", assignment, [op for op in ops if op.part == row.part])

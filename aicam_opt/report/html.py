@@ -77,12 +77,26 @@ def winners_table(doc: WinnersDocument) -> str:
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in sp.items()) + "</td>",
             "<td>" + "<br>".join(f"{escape(k)}: {v:.2f}x" for k, v in (w.speedup_vs_student_best_placement or {}).items())
             + "</td>",
-            "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>"]) + "</tr>")
+            "<td>" + "<br>".join(f"{escape(k)}: {v:.0f}" for k, v in mem.items()) + "</td>",
+            f"<td>{budgets_text(w.budgets)}</td>"]) + "</tr>")
     head = ("<tr><th>role</th><th>trial</th><th>candidate</th><th>PSNR drop (dB)</th><th>ΔE2000 vs student</th>"
             "<th>flicker</th><th>predicted latency (ms)</th><th>measured on the device (ms)</th>"
             "<th>speed-up vs student</th>"
-            "<th>speed-up vs student at its best placement (fp16 allowed)</th><th>peak memory (MB)</th></tr>")
+            "<th>speed-up vs student at its best placement (fp16 allowed)</th><th>peak memory (MB)</th>"
+            "<th>latency budgets</th></tr>")
     return f"<table id='winners'>{head}{''.join(rows)}</table>"
+
+
+def budgets_text(budgets: dict | None) -> str:
+    """Each latency budget met or violated (how far over), and whether the search enforced it."""
+    if not budgets:
+        return "<span class=muted>not recorded</span>"
+    lines = []
+    for w, b in budgets.items():
+        verdict = "met" if b.met else f"<b>VIOLATED</b> ({b.predicted_ms / b.budget_ms:.1f}x over)"
+        enforced = "" if b.constraint else " (reported, not a constraint)"
+        lines.append(f"{escape(w)}: {b.predicted_ms:.1f} / {b.budget_ms:g} ms {verdict}{enforced}")
+    return "<br>".join(lines)
 
 
 def student_table(student: StudentBlock) -> str:

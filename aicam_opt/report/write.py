@@ -72,7 +72,7 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
     trials = trials_frame(study, space)
     front = front_of(study)
     winners = pick_winners(study, space)
-    winners_doc = winners_document(target.name, space, student, winners, device_measurements(study))
+    winners_doc = winners_document(target.name, space, student, winners, device_measurements(study), target.budgets)
     with atomic_path(folder.trials_csv) as tmp:
         trials.to_csv(tmp, index=False)
     front_frame = pareto_frame(front, space, study)

@@ -294,5 +294,7 @@ def student_figures(ctx: SearchContext) -> StudentRecord:
 
 
 def calibrated_pairs(latency: LatencyModel) -> set[tuple[str, str]]:
-    """(unit, precision) pairs the target's calibration has fitted figures for."""
-    return {(unit, precision) for unit, precisions in latency.calibration.units.items() for precision in precisions}
+    """(unit, precision) pairs the target's calibration prices through each unit's default runtime (the
+    runtime the search places parts on)."""
+    return {(name, precision) for name, unit in latency.target.units.items()
+            for precision in latency.calibration.precisions(name, unit.figures_runtime(None))}

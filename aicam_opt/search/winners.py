@@ -6,7 +6,12 @@ step, read by the compile step and the host timing; the schema lives here, below
                  "frames"}: the evaluation images every quality figure of the run comes from},
      "winners": {role: null | {"trial", "dir", "candidate", "fidelity", "quality", "predicted_latency_ms",
                                "macs", "peak_memory_mb", "speedup_vs_student", "constraints",
-                               "measured" (only when measured on the device: records.DeviceLatency)}}}
+                               "measured" (only when measured on the device: records.DeviceLatency),
+                               "budgets": {workload: {"budget_ms", "predicted_ms", "met", "constraint"}}}}}
+
+`budgets` holds every latency budget of the target, met or violated, whether or not the search space
+enforces it (`constraint`): a budget the space only reports (the 8K frame, which no candidate of the
+default space meets yet) is shown violated here instead of vanishing.
 
 `dir` is the winner's candidate folder relative to the report folder (search.folder.ReportFolder).
 """
@@ -16,6 +21,7 @@ from optuna.trial import FrozenTrial
 
 from ..compress.metrics import FiniteQuality
 from ..config import Document
+from ..latency.target import Budgets
 from .blocks import Finite, StudentBlock
 from .records import CandidateDescription, DeviceLatency, StudentRecord, TrialRecord
 from .space import SearchSpace
@@ -27,6 +33,23 @@ ROLE_MEANING = {
                                    "(latency budgets, peak memory, flicker)",
     "knee": "the balanced trade-off: the feasible front's point nearest the ideal point, objectives scaled to [0, 1]",
 }
+
+
+class BudgetCheck(Finite):
+    """One latency budget of the target against a winner's predicted time."""
+
+    budget_ms: float
+    predicted_ms: float
+    met: bool
+    constraint: bool  # the search space enforces it (else it is reported only)
+
+
+def budget_checks(latency_ms: dict[str, float], budgets: Budgets, space: SearchSpace) -> dict[str, BudgetCheck]:
+    """Each budgeted workload of `budgets` with a predicted time: met or violated, and whether it constrained."""
+    enforced = space.constraints.latency_budgets
+    return {w: BudgetCheck(budget_ms=figure.value, predicted_ms=latency_ms[w], met=latency_ms[w] <= figure.value,
+                           constraint=enforced is None or w in enforced)
+            for w, figure in budgets.latency_ms.items() if figure is not None and w in latency_ms}
 
 
 class WinnerEntry(Finite):
@@ -46,9 +69,11 @@ class WinnerEntry(Finite):
     constraints: dict[str, float]
     # measured on the device after the search (optimize --measure-top), beside predicted_latency_ms
     measured: DeviceLatency | None = None
+    budgets: dict[str, BudgetCheck] | None = None  # absent in documents written before it was recorded
 
     @classmethod
-    def of(cls, trial: FrozenTrial, student: StudentRecord, device: DeviceLatency | None = None) -> "WinnerEntry":
+    def of(cls, trial: FrozenTrial, student: StudentRecord, device: DeviceLatency | None = None,
+           budgets: Budgets | None = None, space: SearchSpace | None = None) -> "WinnerEntry":
         record = TrialRecord.from_trial(trial)
         figures = record.figures
         return cls.model_validate({
@@ -59,7 +84,9 @@ class WinnerEntry(Finite):
             **({"speedup_vs_student_best_placement": {w: student.best_latency_ms[w] / ms
                                                       for w, ms in figures.latency_ms.items() if ms > 0}}
                if student.best_latency_ms else {}),
-            "constraints": record.constraints or {}, **({"measured": device.to_json()} if device else {})})
+            "constraints": record.constraints or {}, **({"measured": device.to_json()} if device else {}),
+            **({"budgets": {w: b.to_json() for w, b in budget_checks(figures.latency_ms, budgets, space).items()}}
+               if budgets is not None and space is not None else {})})
 
 
 def student_block(student: StudentRecord) -> StudentBlock:
@@ -98,11 +125,12 @@ def role_meanings(space: SearchSpace, roles: list[str]) -> dict[str, str]:
 
 
 def winners_document(target: str, space: SearchSpace, student: StudentRecord,
-                     winners: dict[str, FrozenTrial | None],
-                     devices: dict[int, DeviceLatency] | None = None) -> WinnersDocument:
-    """`devices`: trial number -> its device measurement (records.device_measurements)."""
+                     winners: dict[str, FrozenTrial | None], devices: dict[int, DeviceLatency] | None = None,
+                     budgets: Budgets | None = None) -> WinnersDocument:
+    """`devices`: trial number -> its device measurement (records.device_measurements); with the target's
+    `budgets`, each winner's `budgets` block (met or violated per workload)."""
     devices = devices or {}
     return WinnersDocument(target=target, search_space=space.name, roles=role_meanings(space, list(winners)),
                            student=student_block(student),
-                           winners={role: WinnerEntry.of(t, student, devices.get(t.number)) if t else None
+                           winners={role: WinnerEntry.of(t, student, devices.get(t.number), budgets, space) if t else None
                                     for role, t in winners.items()})

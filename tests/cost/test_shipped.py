@@ -86,3 +86,27 @@ def test_the_gpu_fp16_kernel_is_priced_in_its_shipped_form(net):
     tent32 = predict_kernel(spec_for(net.cfg, "uint8"), target.units["gpu"], model.calibration.kernel_for("gpu"),
                             4320, 7680, target.bandwidth_gbps("gpu")).latency_ms
     assert shipped < tent32 / 3
+
+
+def test_the_fused_kernel_ships_through_tvm_only(net):
+    """A runtime the kernel does not ship through is an error naming the ones it does; int8 (a QDQ graph) is not."""
+    target = load_target("sd865")
+    model = LatencyModel(target, load_calibration("sd865"))
+    kernel = shipped_student_cost(net, "preview", "fp16", "gpu").ops
+    with pytest.raises(AicamError, match=r"fused full-res kernel \(\S+\) does not ship through 'tflite-gpu' on the gpu; "
+                                         r"it ships through tvm"):
+        model.predict(kernel, Placement(default=Assignment("gpu", "fp16", None, "tflite-gpu")))
+    default = model.predict(kernel, Placement(default=Assignment("gpu", "fp16", None)))
+    assert default.runtimes == {"low_res": "tvm", "full_res": "tvm"}
+    graph = shipped_student_cost(net, "preview", "int8", "dsp").ops
+    placed = Placement(parts={"low_res": Assignment("dsp", "int8", None, "tflite-npu"),
+                              "full_res": Assignment("dsp", "int8", None)})
+    p = model.predict(graph, placed)
+    assert p.runtimes == {"low_res": "tflite-npu", "full_res": "tvm"}
+    # Moving to another runtime on the same unit is another inference call: downsample (full_res, TVM priced
+    # as NNAPI) -> low_res (TFLite NPU) -> full_res (TVM) is three; all on the default runtime, one.
+    dsp = load_calibration("sd865").units["dsp"]
+    calls = dsp["tflite-npu"]["int8"].per_call_overhead_us + 2 * dsp["nnapi"]["int8"].per_call_overhead_us
+    assert p.call_overhead_ms == pytest.approx(calls * 1e-3)
+    one = model.predict(graph, Placement(default=Assignment("dsp", "int8", None)))
+    assert one.call_overhead_ms == pytest.approx(dsp["nnapi"]["int8"].per_call_overhead_us * 1e-3)

@@ -47,7 +47,7 @@ def test_cost_json_has_the_documented_shape(tiny_onnx, capsys):
     for key in ("name", "op", "op_class", "part", "unit", "precision", "macs", "flops", "bytes", "latency_ms", "bound", "fused_into"):
         assert key in op
     assert {o["unit"] for o in doc["ops"]} == {"gpu"}
-    assert doc["placement"]["whole"] == {"unit": "gpu", "precision": "fp16", "cores": None}
+    assert doc["placement"]["whole"] == {"unit": "gpu", "precision": "fp16", "cores": None, "runtime": "tvm"}
 
 
 def test_cost_table_prints_ops_and_totals(tiny_onnx, capsys):
@@ -63,6 +63,10 @@ def test_cost_table_prints_ops_and_totals(tiny_onnx, capsys):
     (("--target", "sd865", "--unit", "dsp", "--precision", "fp32"), "not supported on the dsp"),
     (("--target", "sd865", "--cores", "12"), "has 8 cores"),
     (("--target", "sd865", "--place", "middle=gpu"), "PART=UNIT"),
+    (("--target", "sd865", "--unit", "gpu", "--runtime", "tflite-npu"),
+     r"runtime 'tflite-npu' is not one the gpu .* ships through; choose one of tvm, paddle-lite, tflite-gpu"),
+    (("--target", "sd865", "--place", "whole=dsp:int8@onnxruntime"), r"runtime 'onnxruntime' is not one the dsp"),
+    (("--target", "sd865", "--place", "whole=dsp:int8@"), r"'@' must be followed by a runtime"),
 ])
 def test_bad_target_unit_precision_or_cores_is_a_clear_error(tiny_onnx, argv, message):
     args = parse("cost", str(tiny_onnx), *argv)
@@ -79,3 +83,24 @@ def test_unreadable_model_is_a_clear_error(tmp_path):
     args = parse("cost", str(garbage), "--target", "sd865")
     with pytest.raises(AicamError, match="garbage.onnx"):
         args.func(args)
+
+
+def test_cost_prices_each_part_for_its_runtime_and_says_which(tiny_onnx, capsys):
+    """The unit's default runtime unless --runtime or @RUNTIME names one; the table and JSON say which."""
+    def run(*argv):
+        args = parse("cost", str(tiny_onnx), "--target", "sd865", "--workload", "128x256", "--json", *argv)
+        assert args.func(args) == 0
+        return json.loads(capsys.readouterr().out)
+
+    default = run("--unit", "dsp", "--precision", "int8")
+    nnapi = run("--unit", "dsp", "--precision", "int8", "--runtime", "nnapi")
+    npu = run("--place", "whole=dsp:int8@tflite-npu")
+    assert default["parts"]["whole"]["runtime"] == "tvm" and default["parts"]["whole"]["figures_from"] == "nnapi"
+    assert nnapi["parts"]["whole"]["runtime"] == "nnapi" and nnapi["parts"]["whole"]["figures_from"] is None
+    assert npu["placement"]["whole"]["runtime"] == "tflite-npu"
+    # TVM on the DSP is priced with NNAPI's figures; the NPU delegate has its own (a smaller per-call overhead).
+    assert default["total"]["latency_ms"] == pytest.approx(nnapi["total"]["latency_ms"])
+    assert npu["total"]["latency_ms"] < nnapi["total"]["latency_ms"]
+    args = parse("cost", str(tiny_onnx), "--target", "sd865", "--workload", "128x256", "--place", "whole=gpu:fp16@tflite-gpu")
+    assert args.func(args) == 0
+    assert "priced for runtime tflite-gpu" in " ".join(capsys.readouterr().out.split())

@@ -14,7 +14,9 @@ def calibration(per_op_us=0.0, per_call_us=0.0, memory=1.0, dense=0.5, vector=0.
     figures = PrecisionCalibration(compute_efficiency={"conv": dense, "matmul": dense, "default": vector},
                                    memory_efficiency=memory, per_op_overhead_us=per_op_us,
                                    per_call_overhead_us=per_call_us, cache_speedup=cache_speedup)
-    return Calibration(target="sd865", units={u: {p: figures for p in ("fp32", "fp16", "int8")} for u in ("cpu", "gpu", "dsp")})
+    runtimes = {"cpu": ("paddle-lite", "onnxruntime"), "gpu": ("paddle-lite", "tflite-gpu"), "dsp": ("nnapi", "tflite-npu")}
+    return Calibration(target="sd865", units={u: {r: {p: figures for p in ("fp32", "fp16", "int8")} for r in rs}
+                                              for u, rs in runtimes.items()})
 
 
 def model(**kw) -> LatencyModel:

@@ -83,7 +83,7 @@ def test_unknown_target_unit_and_precision_are_clear_errors():
 
 def test_calibration_recipes_are_typed_and_expand_per_unit():
     sd865, host = load_target("sd865").calibration_recipe(), load_target("host").calibration_recipe()
-    assert [s.kind for s in sd865.sources] == ["published_rows"] and [s.kind for s in host.sources] == ["host_bench"]
+    assert [s.kind for s in sd865.sources] == ["published_rows"] * 2 and [s.kind for s in host.sources] == ["host_bench"]
     assert (sd865.validation.method, host.validation.method) == ("leave_one_model_out", "held_out")
     t = load_target("sd865")
     cpu = [name for name, *_ in sd865.parameters_for(t.unit("cpu"), "cpu")]
@@ -92,13 +92,50 @@ def test_calibration_recipes_are_typed_and_expand_per_unit():
     assert gpu_dense == ("dense", 0.4, 1.0, 3.0)
     per_call = {u: next(p[1] for p in sd865.parameters_for(t.unit(u), u) if p[0] == "per_call_us") for u in t.units}
     assert per_call == {u: t.unit(u).per_call_overhead_us.value for u in t.units}  # the unit's figure is the prior
+    # Per-precision parameters expand over the precisions a (unit, runtime) was measured at.
+    onnxruntime = [name for name, *_ in sd865.parameters_for(t.unit("cpu"), "cpu", "onnxruntime", ["int8"])]
+    assert onnxruntime[0] == "dense@int8" and "dense@fp32" not in onnxruntime
+
+
+def test_units_list_their_runtimes_and_a_default():
+    t = load_target("sd865")
+    assert {u: set(x.runtimes) for u, x in t.units.items()} == {
+        "cpu": {"tvm", "paddle-lite", "onnxruntime"}, "gpu": {"tvm", "paddle-lite", "tflite-gpu"},
+        "dsp": {"tvm", "nnapi", "tflite-npu"}}
+    # compile ships TVM; without a TVM timing on the phone it is priced as the runtimes calibrated before.
+    assert {u: (x.default_runtime, x.figures_runtime(None)) for u, x in t.units.items()} == {
+        "cpu": ("tvm", "paddle-lite"), "gpu": ("tvm", "paddle-lite"), "dsp": ("tvm", "nnapi")}
+    assert t.unit("dsp").figures_runtime("tflite-npu") == "tflite-npu"
+    with pytest.raises(AicamError, match=r"runtime 'tflite-gpu' is not one the dsp .* ships through; choose one of "
+                                         r"tvm, nnapi, tflite-npu \(default tvm\)"):
+        t.unit("dsp").runtime("tflite-gpu")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda r: r["units"]["gpu"]["runtimes"].update(opencl={"source": "x" * 5}),
+     r"units\.gpu.*runtimes\.opencl: unknown runtime; registered runtimes: tvm, paddle-lite"),
+    (lambda r: r["units"]["cpu"]["runtimes"].update({"tflite-npu": {"source": "x" * 5}}),
+     r"runtimes\.tflite-npu: runtime 'tflite-npu' does not drive a cpu \(it drives dsp\)"),
+    (lambda r: r["units"]["dsp"].update(default_runtime="paddle-lite"),
+     r"default_runtime 'paddle-lite' is not one of the unit's runtimes \(.*nnapi.*\)"),
+    (lambda r: r["units"]["dsp"]["runtimes"]["tvm"].update(figures_from="tflite-gpu"),
+     r"runtimes\.tvm\.figures_from: 'tflite-gpu' must be another runtime of this unit"),
+    (lambda r: r["units"]["cpu"].pop("runtimes"), r"units\.cpu\.runtimes"),
+    (lambda r: r["calibration"]["sources"][0]["runtimes"].update(A="paddle"),
+     r"runtimes\.A 'paddle' is not a registered runtime"),
+])
+def test_a_wrong_runtime_names_the_field_and_what_is_allowed(tmp_path, edit, message):
+    path = _write_variant(tmp_path, edit)
+    with pytest.raises(AicamError, match=message) as err:
+        load_target(path)
+    assert str(path) in str(err.value)
 
 
 @pytest.mark.parametrize("edit, message", [
     (lambda c: c["groups"]["vector"].remove("reduce"), r"op classes reduce are in no group"),
     (lambda c: c["groups"]["dense"].append("convolution"), r"groups\.dense: 'convolution' is not an op class"),
     (lambda c: c["parameters"][2].pop("prior"), r"parameter 'depthwise' needs a `prior`"),
-    (lambda c: c["parameters"].pop(1), r"calibration: unit '(gpu|dsp)' has no parameter dense"),
+    (lambda c: c["parameters"].pop(1), r"calibration: unit '(gpu|dsp)' through '[a-z-]+' has no parameter dense"),
     (lambda c: c["parameters"][1].update(units=["gpu", "npu"]), r"calibration\.parameters\.1\.units\.1"),
     (lambda c: c["validation"].update(method="k_fold"), r"'leave_one_model_out' or 'held_out'"),
     (lambda c: c["sources"][0].update(kind="csv"), r"calibration\.sources\.0"),

@@ -58,6 +58,24 @@ def test_winners_follow_their_definitions(written):
     assert set(doc["roles"]) == set(doc["winners"])
 
 
+def test_each_winner_reports_every_latency_budget_met_or_violated(written, report_dir):
+    """The 8K frame (33.3 ms) is reported per winner even where the space does not enforce it."""
+    out, winners = written
+    space = report_dir[2]
+    fastest = json.loads((out / "winners.json").read_text())["winners"]["fastest_within_0.3db"]
+    latency = fastest["predicted_latency_ms"]
+    assert set(fastest["budgets"]) == {"preview", "video8k", "photo100mp"}
+    for workload, budget in {"preview": 33.0, "video8k": 33.3, "photo100mp": 2000.0}.items():
+        check = fastest["budgets"][workload]
+        assert check["budget_ms"] == budget and check["predicted_ms"] == latency[workload]
+        assert check["met"] == (latency[workload] <= budget)
+        enforced = space.constraints.latency_budgets
+        assert check["constraint"] == (enforced is None or workload in enforced)
+    assert fastest["budgets"]["video8k"]["met"] is False  # 16x the preview time in the fixture
+    html = (out / "report.html").read_text()
+    assert "video8k: {:.1f} / 33.3 ms <b>VIOLATED</b>".format(latency["video8k"]) in html
+
+
 def test_summary_is_what_the_gate_reads(written):
     out, _ = written
     summary = load_summary(out / "summary.json", "run make optimize")
