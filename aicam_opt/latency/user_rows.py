@@ -131,7 +131,9 @@ def _user_row(file: Path, index: int, row: MeasurementRow, target: Target) -> Us
     where = f"{file}: measurements[{index}] ({row.model}, {row.unit}, {row.precision})"
     _check(row, target, where)
     cores = (row.cores or 1) if target.units[row.unit].kind == "cpu" else None
-    assignment = Assignment(row.unit, row.precision, cores)
+    # fitted into the (unit, runtime) group whose figures price the row's runtime (a TVM part row on a unit
+    # whose tvm takes another runtime's figures joins that group: the refit moves what prices it)
+    assignment = Assignment(row.unit, row.precision, cores, target.units[row.unit].figures_runtime(row.runtime))
     if row.part is None:
         if row.model not in REFERENCE_MODELS:
             raise AicamError(f"{where}: model {row.model!r} is no reference network of aicam_opt/latency/"

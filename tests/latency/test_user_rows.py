@@ -90,12 +90,12 @@ def test_calibrate_measurements_needs_out_and_checks_rows_before_fitting(tmp_pat
 def test_a_fitted_calibration_replaces_the_committed_one_within_the_block(tmp_path):
     committed = load_calibration("host")
     refit = committed.model_copy(deep=True)
-    refit.units["cpu"]["fp32"].per_call_overhead_us += 100
+    refit.units["cpu"]["onnxruntime"]["fp32"].per_call_overhead_us += 100
     path = tmp_path / "refit.json"
     path.write_text(refit.model_dump_json())
     with using_calibration("host", path):
-        assert load_calibration("host").units["cpu"]["fp32"].per_call_overhead_us == \
-            committed.units["cpu"]["fp32"].per_call_overhead_us + 100
+        assert load_calibration("host").units["cpu"]["onnxruntime"]["fp32"].per_call_overhead_us == \
+            committed.units["cpu"]["onnxruntime"]["fp32"].per_call_overhead_us + 100
         assert calibration_in_use("host") == path
         assert load_calibration("sd865").target == "sd865"  # other targets keep theirs
     assert calibration_in_use("host") == calibration_path("host")
@@ -109,7 +109,7 @@ def test_cost_with_a_fitted_calibration(tmp_path, capsys):
     import json
 
     refit = load_calibration("host")
-    refit.units["cpu"]["fp32"].per_call_overhead_us += 5000  # +5 ms on the one call
+    refit.units["cpu"]["onnxruntime"]["fp32"].per_call_overhead_us += 5000  # +5 ms on the one call
     path = tmp_path / "refit.json"
     path.write_text(refit.model_dump_json())
     args = ["cost", "student", "--target", "host", "--workload", "64x64", "--json"]
