@@ -294,7 +294,7 @@ def with_user_rows(target: Target, measured: Measured, user: UserRows) -> Measur
     """The sources' rows plus the user's graph rows (user_rows.py), fitted alongside (a held_out recipe:
     as 'calibration' rows, so the held-out rows stay held out)."""
     recipe = target.calibration_recipe()
-    check_enough(user, set(_units(fit_rows(recipe, measured.rows))),
+    check_enough(user, {unit for unit, _ in _groups_of(fit_rows(recipe, measured.rows))},
                  {u for u, k in recipe.kernels.items() if isinstance(k, KernelTimings)})
     split = "calibration" if recipe.validation.method == "held_out" else None
     rows = [Measurement(r.fit_row(), {"model": r.label, "unit": r.row.unit, "precision": r.row.precision}, split)
