@@ -92,13 +92,6 @@ def count_yuv_frames(path: Path, fmt: YuvFormat) -> int | None:
     return None
 
 
-def _limited(frames: Iterator, max_frames: int | None) -> Iterator:
-    for i, frame in enumerate(frames):
-        if max_frames is not None and i >= max_frames:
-            return
-        yield frame
-
-
 def enhance_yuv_video(enhancer, src: Path, dst: Path, fmt: YuvFormat, grid_for_yuv: Callable[[Yuv420, str], object],
                       grid_for_rgb: Callable[[np.ndarray], object], max_frames: int | None = None,
                       on_frame: Callable[[int], None] | None = None, fps: float | None = None) -> int:
@@ -109,7 +102,7 @@ def enhance_yuv_video(enhancer, src: Path, dst: Path, fmt: YuvFormat, grid_for_y
     if is_yuv(src):
         source = open_yuv_source(src, fmt)
         standard, source_fps = source.standard, source.fps
-        frames: Iterator = _limited(source.frames, max_frames)
+        frames: Iterator = itertools.islice(source.frames, max_frames)
     else:
         standard = fmt.standard or "bt601_full"
         frames = read_video_frames(src, max_frames)
