@@ -2,7 +2,8 @@
 
 - An output is written under a temporary name next to it and renamed onto it only when complete:
   an error, Ctrl-C or SIGTERM (which the CLI turns into Ctrl-C) removes the temporary, so no
-  half-written output is ever left behind.
+  half-written output is ever left behind. `handle_interrupts` installs that handler; it also
+  remembers the signal, so an interrupt that a library's C code swallowed still stops the rename.
 - Temporaries are hidden and recognisable: `.<name>.aicam-tmp.<host>.<pid>.<random><suffix>`. A
   SIGKILL leaves one behind; the next atomic write into the same folder removes those whose process
   (on this host) is gone.
@@ -16,8 +17,10 @@ import contextlib
 import os
 import re
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -27,6 +30,24 @@ TEMP_MARK = ".aicam-tmp."
 HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname())[:32] or "host"
 _TEMP_NAME = re.compile(r"\..*" + re.escape(TEMP_MARK) + r"(?P<host>[A-Za-z0-9-]+)\.(?P<pid>\d+)\.")
 _swept: set[Path] = set()
+_interrupted = threading.Event()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
+def handle_interrupts() -> None:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt and are remembered: no output is renamed into place after one."""
+    _interrupted.clear()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
+
+
+def _commit_allowed() -> None:
+    if _interrupted.is_set():
+        raise KeyboardInterrupt
 
 
 def _temp_prefix(target: Path) -> str:
@@ -85,6 +106,7 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         if tmp_path.exists():  # mkstemp makes 0600 files; outputs get the usual umask-based mode
             os.chmod(tmp_path, 0o666 & ~_umask())
+        _commit_allowed()
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
@@ -103,6 +125,7 @@ def atomic_dir(target: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; outputs get the usual mode
+        _commit_allowed()
         if target.exists():
             target.rmdir()
         os.replace(tmp, target)

@@ -10,10 +10,10 @@ import argparse
 import ast
 import importlib
 import importlib.metadata
-import signal
 import sys
 from pathlib import Path
 
+from . import atomic
 from .errors import AicamError
 
 # module -> it defines `register(subparsers)`, adding a parser whose default `func(args) -> int` runs it.
@@ -62,7 +62,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM cleans up like Ctrl-C: no temporaries left
+    atomic.handle_interrupts()  # SIGTERM cleans up like Ctrl-C: no temporaries left
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     args = build_parser(command).parse_args(argv)

@@ -87,6 +87,11 @@ def test_an_impossible_frame_rate_is_refused_before_any_work(student_path, frame
     assert not (tmp_path / "out.mp4").exists()
 
 
+def is_temporary_output(path: Path) -> bool:
+    """The output being written (a folder of frames, or the .mp4), not check_output's short-lived probe file."""
+    return atomic.TEMP_MARK in path.name and (path.is_dir() or path.suffix == ".mp4")
+
+
 @pytest.mark.parametrize("output", ["clip.mp4", "clip"])
 def test_sigterm_cleans_up_like_ctrl_c(student_path, frames, tmp_path, output):
     out_dir = tmp_path / "out"
@@ -94,7 +99,7 @@ def test_sigterm_cleans_up_like_ctrl_c(student_path, frames, tmp_path, output):
     run = subprocess.Popen(cli("enhance", frames, out_dir / output, "--model", student_path, "--pytorch"),
                            stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
     deadline = time.monotonic() + 120
-    while not any(out_dir.iterdir()):  # the temporary output appears when the frames start
+    while not any(map(is_temporary_output, out_dir.iterdir())):  # it appears when the frames start
         assert run.poll() is None and time.monotonic() < deadline, "the run ended before it wrote anything"
         time.sleep(0.02)
     run.send_signal(signal.SIGTERM)
@@ -123,3 +128,27 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(student_path, p
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+@pytest.mark.parametrize("folder", [False, True])
+def test_an_interrupt_a_library_swallowed_still_stops_the_rename(tmp_path, folder):
+    """A KeyboardInterrupt lost inside some library's code must not let the half-done output appear."""
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    target = tmp_path / ("frames" if folder else "a.png")
+    try:
+        atomic.handle_interrupts()
+        with pytest.raises(KeyboardInterrupt):
+            with (atomic.atomic_dir if folder else atomic.atomic_path)(target) as tmp:
+                (tmp / "00000.png" if folder else tmp).write_bytes(b"half a picture")
+                try:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(5)
+                except KeyboardInterrupt:
+                    pass  # what a library with a bare `except:` does
+        assert list(tmp_path.iterdir()) == []
+        atomic.handle_interrupts()  # the next command in this process starts afresh
+        atomic.write_bytes(target.with_suffix(".txt"), b"ok")
+        assert target.with_suffix(".txt").read_bytes() == b"ok"
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
