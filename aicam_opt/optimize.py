@@ -149,6 +149,8 @@ def _run_optimize(options: OptimizeOptions, target, console: Console) -> Optimiz
     space.check_against(target, calibrated_pairs(LatencyModel(target, calibration)))
     console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {options.trials}")
     console.print(f"   latency model: {calibration_in_use(target.name)} (fingerprint {calibration.fingerprint()})")
+    # A study made with another space or calibration is refused before any costing or file is written.
+    study = open_study(space, target, out, options.storage, calibration=calibration.fingerprint())
 
     console.print("[bold]1. Uncompressed student and teacher on each unit[/bold]")
     CostReport.checked({"target": target.name, "reports": cost_matrix(target)}).save(folder.cost)
@@ -156,7 +158,6 @@ def _run_optimize(options: OptimizeOptions, target, console: Console) -> Optimiz
 
     console.print(f"[bold]2. Search[/bold] ({space.sampler.kind}, seed {space.sampler.seed}, objectives "
                   f"{', '.join(space.objectives)}; data {source.description})")
-    study = open_study(space, target, out, options.storage, calibration=calibration.fingerprint())
     ctx = make_context(space, target, source, out)
     record_student(study, ctx)
     run_search(ctx, study, options.trials, console)

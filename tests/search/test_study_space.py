@@ -41,3 +41,18 @@ def test_a_space_by_name_is_named_by_its_file_and_an_rdb_study_by_its_name(tmp_p
     assert "search_spaces/default.yaml" in message
     assert f"optuna delete-study --study-name default-sd865 --storage {url}" in message
     assert optuna.study.get_all_study_names(open_storage(url)) == ["default-sd865"]
+
+
+def test_optimize_refuses_another_space_before_costing_or_writing(tmp_path, capsys):
+    """The refusal comes before the costing of the uncompressed models (about 18 s) writes cost.json."""
+    from aicam_opt.cli import main
+
+    space_file = tmp_path / "my-space.yaml"
+    shutil.copy(TINY, space_file)
+    out = tmp_path / "reports"
+    open_study(load_space(space_file), load_target("sd865"), out)
+    space_file.write_text(TINY.read_text(encoding="utf-8") + "quality_tolerance_db: 0.5\n", encoding="utf-8")
+    assert main(["optimize", "--target", "sd865", "--space", str(space_file), "--trials", "1", "--out", str(out),
+                 "--no-compile"]) == 2
+    assert "different search space" in capsys.readouterr().err
+    assert not (out / "cost.json").exists()
