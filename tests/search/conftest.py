@@ -104,7 +104,7 @@ def postgres():
         for attempt in range(3):  # the free port may be taken between the probe and the start
             port = _free_port()
             options = (f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400")
+                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
             try:
                 _run([*as_owner, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "server.log"),
                       "-o", options, "-w", "-t", "60", "start"], cwd=root)

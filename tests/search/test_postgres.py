@@ -12,6 +12,7 @@ start, with a budget of 4. Every candidate must then be evaluated exactly once w
 it, and the front must be exactly the front of one worker that runs the same grid on its own; a lost
 trial, a trial run twice or a budget overrun shows as a missing, repeated or extra candidate.
 """
+import functools
 import itertools
 import json
 import os
@@ -68,8 +69,16 @@ def optimize(out: Path, log: Path, storage: str | None, data_root: Path | None, 
         return subprocess.Popen(cmd, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def load(storage: str) -> optuna.Study:
-    return optuna.load_study(study_name="grid-sd865", storage=storage)
+@functools.cache
+def storage_at(url: str) -> optuna.storages.RDBStorage:
+    """One storage (one connection pool) per URL for the whole module: a URL string given to
+    `optuna.load_study` builds a new engine each time, whose pooled connections stay open until it is
+    garbage-collected, and polling with it exhausts the server's connections."""
+    return optuna.storages.RDBStorage(url)
+
+
+def load(url: str) -> optuna.Study:
+    return optuna.load_study(study_name="grid-sd865", storage=storage_at(url))
 
 
 def front(study: optuna.Study) -> dict[str, list[float]]:
