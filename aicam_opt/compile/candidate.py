@@ -419,7 +419,8 @@ def compile_candidate(candidate_dir: str | Path, target_name: str, out_dir: str 
     if verify:
         with tempfile.TemporaryDirectory(prefix="aicam_verify_") as workdir:
             result.verify = _guarded(lambda: verify_host(loaded, host_parts, source, workdir, long_side=verify_long_side,
-                                                         max_photos=verify_photos, quality=quality))
+                                                         max_photos=verify_photos, quality=quality,
+                                                         target_name=target_name))
     if audit:
         result.op_audit = {name: _guarded(lambda p=p: engines.get(p.engine).audit(p, loaded))
                            for name, p in host_parts.items()}

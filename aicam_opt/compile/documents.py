@@ -80,6 +80,27 @@ class VerifyQuality(JsonBlock):
     base: str
 
 
+class PartTiming(JsonBlock):
+    measured_ms: float
+    predicted_ms: float | None
+    ratio: float | None              # measured / predicted
+    not_predicted: str | None        # why the model could not price it
+    target_predicted_ms: float | None = None  # the part as it ships on the compile target (its unit and precision)
+
+
+class HostBuildTiming(JsonBlock):
+    """compile/verify.time_host_build: each part of the host build timed, beside the host target's prediction."""
+
+    target: str
+    height: int
+    width: int
+    pixel_type: str
+    threads: int
+    repeats: int
+    parts: dict[str, PartTiming]
+    shipped_on: str | None = None    # the compile target of target_predicted_ms
+
+
 class HostVerification(JsonBlock):
     """compile/verify.verify_host's result, or {"error": ...} when the check itself could not run."""
 
@@ -93,6 +114,7 @@ class HostVerification(JsonBlock):
     notes: list[str] | None = None
     per_photo: list[Json] | None = None
     compile_seconds: dict[str, float] | None = None
+    timing: HostBuildTiming | None = None
     quality: VerifyQuality | None = None
 
 

@@ -18,6 +18,12 @@ kernels.spec.shipped_variant), and is also compared with the float32 PyTorch pat
 Quality: the compiled model end to end on the FiveK evaluation pairs, PSNR against Expert C, and
 its drop against the uncompressed student (the candidate's base), beside the drop predicted at
 build time in metrics.json (measured there with the PyTorch deployed model).
+
+Timing (`time_host_build`): each part of the host build timed on one thread at a 12 MP photo (float32
+pixels, as the check feeds them), beside what the latency model predicts for the same build on the
+`host` target. The host calibration has fp32 figures only and the host build of a quantized part
+computes in float (TVM 0.27 lowers int8 QDQ to float arithmetic), so every part is priced at fp32; the
+full-res kernel in the variant the part's precision ships (float16 arithmetic for an fp16 part).
 """
 from __future__ import annotations
 
@@ -26,19 +32,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..data import DataSource, load_photos
+from ..data import DataSource, load_photos, sized_photo
 from ..evaluate.eval_set import fivek_set
 from ..evaluate.quality import psnr as _psnr
 from ..models.checkpoints import resolve_model
 from ..models.inference import enhance_array
 from ..models.student import downsample
 from ..kernels.lowres import to_nchw
+from ..latency.model import Assignment, Placement
+from ..latency.part_prediction import PARTS, predict_parts
+from ..latency.target import load_target
+from ..timing import run_times
 from . import engines
 from .parts import LoadedCandidate, LowResPart, Part
 from .targets import host_target
 
 MAX_ABS_BAR = 1e-4
 PSNR_BAR = 45.0
+TIMING_SIZE = (3000, 4000)  # (H, W): a 12 MP still
+TIMING_REPEATS = 5
 
 
 def _np_image(t: torch.Tensor) -> np.ndarray:
@@ -95,8 +107,10 @@ def _passes(stats: dict[str, float], bar: str) -> bool:
 
 
 def verify_host(loaded: LoadedCandidate, parts: dict[str, Part], source: DataSource, workdir,
-                long_side: int = 768, max_photos: int | None = None, quality: bool = True) -> dict[str, Any]:
-    """Compile both parts for this host and check them on the evaluation photos (see the module doc)."""
+                long_side: int = 768, max_photos: int | None = None, quality: bool = True,
+                target_name: str | None = None) -> dict[str, Any]:
+    """Compile both parts for this host and check them on the evaluation photos (see the module doc);
+    `target_name`: the target the parts were compiled for, whose prediction the timing shows beside."""
     pipeline = HostPipeline(loaded, parts, workdir)
     photos = load_photos(source, "eval", long_side=long_side)
     names = sorted(photos)[:max_photos] if max_photos else sorted(photos)
@@ -144,9 +158,57 @@ def verify_host(loaded: LoadedCandidate, parts: dict[str, Part], source: DataSou
         result["notes"] = pipeline.notes
     result["per_photo"] = per_photo
     result["compile_seconds"] = {k: round(v, 2) for k, v in pipeline.seconds.items()}
+    result["timing"] = time_host_build(pipeline, target_name=target_name)
     if quality:
         result["quality"] = fivek_quality(loaded, pipeline, source)
     return result
+
+
+def _tvm_threads(n: int) -> None:
+    """TVM's thread pool in this process: n threads (0: TVM's default, one per core)."""
+    import tvm
+
+    tvm.get_global_func("runtime.config_threadpool")(1, n)
+
+
+def time_host_build(pipeline: HostPipeline, size: tuple[int, int] = TIMING_SIZE, repeats: int = TIMING_REPEATS,
+                    threads: int = 1, target_name: str | None = None) -> dict[str, Any]:
+    """Each part of the host build timed (median of `repeats` after a warm-up, `threads` TVM threads) beside
+    the latency model's prediction of the same build on the `host` target (see the module doc), and, with
+    `target_name`, the prediction of the part as it ships there (its placement, 8-bit pixels)."""
+    height, width = size
+    image = sized_photo(height, width).astype(np.float32) / 255.0
+    low = downsample(to_nchw(image), pipeline.loaded.net.cfg.lowres_size)
+    grid = pipeline.grid(low)
+    calls = {"low_res": lambda: pipeline.grid(low), "full_res": lambda: pipeline.full(image, grid)}
+    _tvm_threads(threads)
+    try:
+        measured = {part: float(np.median(run_times(call, repeats, warmup=True))) * 1e3 for part, call in calls.items()}
+    finally:
+        _tvm_threads(0)
+    fp32 = Assignment("cpu", "fp32", threads)
+    predicted = predict_parts(pipeline.loaded.net, Placement(default=fp32, parts={part: fp32 for part in PARTS}), "host",
+                              height, width, pixel_type="float32",
+                              full_res_built_as=pipeline.loaded.candidate.quantization.full_res)
+    shipped = None
+    if target_name is not None:
+        candidate, target = pipeline.loaded.candidate, load_target(target_name)
+        placed = {part: Assignment(getattr(candidate.placement, part), getattr(candidate.quantization, part),
+                                   threads if target.unit(getattr(candidate.placement, part)).kind == "cpu" else None)
+                  for part in PARTS}
+        shipped = predict_parts(pipeline.loaded.net, Placement(default=placed["low_res"], parts=placed), target.name,
+                                height, width)
+    parts = {}
+    for part in PARTS:
+        ms = predicted.parts.get(part)
+        parts[part] = {"measured_ms": round(measured[part], 3), "predicted_ms": None if ms is None else round(ms, 3),
+                       "ratio": None if ms is None else round(measured[part] / ms, 3),
+                       "not_predicted": predicted.missing.get(part)}
+        if shipped is not None:
+            on_target = shipped.parts.get(part)
+            parts[part]["target_predicted_ms"] = None if on_target is None else round(on_target, 3)
+    return {"target": "host", "height": height, "width": width, "pixel_type": "float32", "threads": threads,
+            "repeats": repeats, "parts": parts, **({"shipped_on": target_name} if target_name else {})}
 
 
 def fivek_quality(loaded: LoadedCandidate, pipeline: HostPipeline, source: DataSource) -> dict[str, Any]:

@@ -24,8 +24,10 @@ STDOUT = "-"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("measure", help="time a model's compiled parts on a device over TVM RPC, beside the prediction",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="`student`, a candidate folder (aicam-opt compress --out DIR) or a report folder with "
-                                 "winners.json (every winner)")
+    p.add_argument("model", help="`student`, a candidate folder (aicam-opt compress --out DIR), a report folder with "
+                                 "winners.json (every winner), or space:NAME (--sample architectures of a search "
+                                 "space, untrained, both parts fp32 on the CPU: rows to calibrate the compiled "
+                                 "low-res network with)")
     p.add_argument("--target", required=True, help="target name (targets/<name>.yaml) or path: the units' TVM targets "
                                                     "and the latency model; `host` is this machine")
     where = p.add_mutually_exclusive_group(required=True)
@@ -38,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--number", type=int, default=1, help="calls averaged into each repeat (default 1)")
     p.add_argument("--threads", type=int, default=1, help="CPU threads on the remote (its big cores; default 1, as "
                                                           "the latency model's CPU figures)")
+    p.add_argument("--sample", type=int, default=12, help="MODEL space:NAME: architectures to draw (default 12)")
+    p.add_argument("--seed", type=int, default=0, help="MODEL space:NAME: the sampler's seed (default 0)")
     p.add_argument("--pixel-dtype", choices=("uint8", "uint16", "float32"), default="uint8",
                    help="pixel type of the fused full-res kernel (default uint8: camera frames and JPEG stills)")
     p.add_argument("--os", choices=("android", "linux"), help="the remote's operating system, if not the target's "
@@ -116,7 +120,7 @@ def print_table(document: dict[str, Any], file=None) -> None:
 def command_line(args: argparse.Namespace) -> str:
     """The command as given (its options, from the parsed arguments), for the documents' `command`."""
     words = ["aicam-opt", "measure", args.model, "--target", args.target]
-    for option in ("rpc", "tracker", "key", "workload", "repeat", "number", "threads", "pixel_dtype", "os", "ndk",
+    for option in ("rpc", "tracker", "key", "workload", "repeat", "number", "threads", "sample", "seed", "pixel_dtype", "os", "ndk",
                    "json", "save_rows", "build_dir", "connect_timeout", "wait", "session_timeout", "data",
                    "calibration"):
         value = getattr(args, option)
@@ -125,7 +129,8 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(words)
 
 
-_DEFAULTS = {"workload": DEFAULT_WORKLOAD, "repeat": 10, "number": 1, "threads": 1, "pixel_dtype": "uint8",
+_DEFAULTS = {"workload": DEFAULT_WORKLOAD, "repeat": 10, "number": 1, "threads": 1, "sample": 12, "seed": 0,
+             "pixel_dtype": "uint8",
              "connect_timeout": DEFAULT_CONNECT_TIMEOUT_S, "wait": DEFAULT_WAIT_S, "session_timeout": 0.0}
 
 
@@ -138,8 +143,8 @@ def run(args: argparse.Namespace) -> int:
     spec = RemoteSpec(rpc=args.rpc, tracker=args.tracker, key=args.key, connect_timeout=args.connect_timeout,
                       wait=args.wait, session_timeout=args.session_timeout)
     options = MeasureOptions(target=args.target, workload=args.workload, repeat=args.repeat, number=args.number,
-                             threads=args.threads, pixel_type=args.pixel_dtype, os_name=args.os, ndk=args.ndk,
-                             command=command_line(args))
+                             threads=args.threads, pixel_type=args.pixel_dtype, sample=args.sample, seed=args.seed,
+                             os_name=args.os, ndk=args.ndk, command=command_line(args))
 
     to_stdout = args.json == STDOUT
     json_file = None if args.json in (None, STDOUT) else args.json

@@ -31,7 +31,7 @@ from ..errors import AicamError
 from ..kernels.spec import PixelType
 from . import remote as remotes
 from .build import PART_ORDER, BuiltPart, build_model
-from .models import ModelToMeasure, resolve_models
+from .models import SPACE_PREFIX, ModelToMeasure, resolve_models
 from .predict import predict
 from .results import DeviceInfo, MeasureError, ModelMeasurement, PartMeasurement, Spread, WinnersMeasurement
 from .rows import open_rows, save_rows
@@ -82,6 +82,8 @@ class MeasureOptions:
     number: int = 1
     threads: int = 1
     pixel_type: PixelType = "uint8"
+    sample: int = 12       # MODEL space:NAME: how many architectures to draw, and the sampler's seed
+    seed: int = 0
     os_name: str | None = None
     ndk: str | None = None
     command: str = "aicam_opt.device.measure.measure (Python API)"
@@ -124,7 +126,8 @@ class Outputs:
 
 
 def _new_document(model: ModelToMeasure, options: MeasureOptions, height: int, width: int) -> ModelMeasurement:
-    return ModelMeasurement(model=model.label, candidate_dir=model.candidate_dir, roles=model.roles,
+    return ModelMeasurement(model=model.label, candidate_dir=model.candidate_dir,
+                            student=model.loaded.net.cfg.model_dump(mode="json"), roles=model.roles,
                             target=options.target, os=options.os_name, workload=workload_name((height, width)),
                             height=height, width=width, pixel_type=options.pixel_type, threads=options.threads,
                             repeat=options.repeat, number=options.number, measured_at_utc=_now(),
@@ -219,13 +222,13 @@ def measure(model_spec: str, spec: RemoteSpec, options: MeasureOptions, json_pat
     source = source or resolve(None)
     height, width = parse_workload(options.workload)
     with HOST_WORK:
-        kind, models, winners = resolve_models(model_spec, options.target, source)
+        kind, models, winners = resolve_models(model_spec, options.target, source, options.sample, options.seed)
     documents = {m.label: _new_document(m, options, height, width) for m in models}
-    if kind == "report":
-        assert winners is not None
+    if kind in ("report", "space"):
         document: ModelMeasurement | WinnersMeasurement = WinnersMeasurement(
-            report_dir=str(winners.parent), winners_file=winners.name, target=options.target, measured_at_utc=_now(),
-            command=options.command, models=documents)
+            report_dir=str(winners.parent) if winners else None, winners_file=winners.name if winners else None,
+            space=model_spec[len(SPACE_PREFIX):] if kind == "space" else None, target=options.target,
+            measured_at_utc=_now(), command=options.command, models=documents)
     else:
         document = documents[models[0].label]
     outputs = Outputs(document, Path(json_path) if json_path else None, Path(rows_path) if rows_path else None,
@@ -274,7 +277,12 @@ def _run(models: list[ModelToMeasure], documents: dict[str, ModelMeasurement],
                 model_document.device = device
             outputs.save()
             for label, model_document in documents.items():
-                _time_model(remote, model_document, parts[label], options, outputs, log)
+                try:
+                    _time_model(remote, model_document, parts[label], options, outputs, log)
+                except AicamError as err:
+                    if local is None:
+                        raise
+                    raise AicamError(f"{err}\nThe local server's log ends:\n{local.log_tail()}") from None
         finally:
             remote.close()
 

@@ -1,11 +1,17 @@
-"""What `aicam-opt measure MODEL` measures: the committed student, a candidate folder, or a report's winners.
+"""What `aicam-opt measure MODEL` measures: the committed student, a candidate folder, a report's winners,
+or a sample of a search space's architectures.
 
 - `student`: the committed checkpoint as a candidate of its own: fp32 low-res and full-res, both on
   the CPU (the uncompressed reference the search compares against);
 - a candidate folder (what `aicam-opt compress ... --out DIR` writes: candidate.yaml and
   student.safetensors), deployed at its precisions as `compile` deploys it (compile.parts);
 - a report folder (reports/<target>, or reports/ with --target) holding winners.json: every winner,
-  each candidate folder once (roles naming the same folder share one measurement).
+  each candidate folder once (roles naming the same folder share one measurement);
+- `space:NAME` (or `space:PATH`): `count` candidates of that search space drawn by a seeded random
+  sampler, their architecture and pruning knobs as drawn, both parts at fp32 on the CPU, with untrained
+  weights (a timing does not depend on the weights' values). Their rows carry each student's
+  configuration, so a calibration can be fitted to how the compiled low-res network's time varies
+  across the space (targets/host.yaml's part_rows source).
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from ..models.student import StudentNet
 from ..search.winners import WinnersDocument
 
 STUDENT = "student"
+SPACE_PREFIX = "space:"
 
 
 @dataclass
@@ -58,10 +65,59 @@ def _winner_folders(report: Path, target: str) -> tuple[Path, dict[Path, list[st
     return path, folders
 
 
-def resolve_models(spec: str, target: str, source: DataSource) -> tuple[str, list[ModelToMeasure], Path | None]:
-    """(kind "student" | "candidate" | "report", the models, the winners.json of a report) for MODEL."""
+def sampled_architectures(space_spec: str, target: str, count: int, seed: int, source: DataSource) -> list[ModelToMeasure]:
+    """`count` distinct candidates of a search space (module doc), drawn by Optuna's seeded random sampler
+    through the search's own `suggest_candidate`."""
+    import optuna
+    import torch
+
+    from ..compress.candidate import PlacementSpec, QuantizationSpec
+    from ..compress.prune import prune_student
+    from ..latency.target import load_target
+    from ..search.space import candidate_key, load_space, suggest_candidate
+
+    if count < 1:
+        raise AicamError(f"--sample {count}: give at least 1 architecture to draw from the space")
+    space, tgt = load_space(space_spec), load_target(target)
+    if "cpu" not in tgt.units or "fp32" not in tgt.units["cpu"].precisions:
+        raise AicamError(f"MODEL {SPACE_PREFIX}{space_spec}: the sampled architectures run at fp32 on the CPU, and "
+                         f"target '{tgt.name}' has no cpu unit running fp32")
+    base = load_model(kind="student") if space.base == STUDENT else load_model(Path(space.base))
+    assert isinstance(base, StudentNet)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    models: list[ModelToMeasure] = []
+    seen: set[str] = set()
+    for _ in range(50 * count):
+        if len(models) == count:
+            break
+        drawn = suggest_candidate(study.ask(), space, tgt)
+        candidate = drawn.model_copy(update={
+            "name": f"{space.name}-arch{len(models):02d}", "target": tgt.name,
+            "description": f"architecture {len(models)} of {count} drawn from search space '{space.name}' (seed {seed})",
+            "quantization": QuantizationSpec(), "placement": PlacementSpec(low_res="cpu", full_res="cpu")})
+        key = candidate_key(candidate)
+        if key in seen:
+            continue
+        seen.add(key)
+        torch.manual_seed(seed * 1000 + len(models))
+        net = prune_student(StudentNet(candidate.student_config(base.cfg)), candidate.pruning,
+                            candidate.channel_multiple(tgt))
+        loaded = LoadedCandidate(Path(space.source).parent, candidate, net, deploy(net, candidate, source), None, key)
+        models.append(ModelToMeasure(candidate.name, loaded))
+    if len(models) < count:
+        raise AicamError(f"MODEL {SPACE_PREFIX}{space_spec}: the space holds only {len(models)} distinct architectures; "
+                         f"ask for at most {len(models)} with --sample")
+    return models
+
+
+def resolve_models(spec: str, target: str, source: DataSource, sample: int = 12,
+                   seed: int = 0) -> tuple[str, list[ModelToMeasure], Path | None]:
+    """(kind "student" | "candidate" | "report" | "space", the models, the winners.json of a report) for MODEL."""
     if spec == STUDENT:
         return "student", [committed_student(target, source)], None
+    if spec.startswith(SPACE_PREFIX):
+        return "space", sampled_architectures(spec[len(SPACE_PREFIX):], target, sample, seed, source), None
     folder = Path(spec)
     if not folder.is_dir():
         raise AicamError(f"MODEL {spec!r}: not `student` and not a folder; give `student`, a candidate folder "
@@ -81,4 +137,4 @@ def resolve_models(spec: str, target: str, source: DataSource) -> tuple[str, lis
     return "report", models, path
 
 
-__all__ = ["ModelToMeasure", "resolve_models", "committed_student", "STUDENT"]
+__all__ = ["ModelToMeasure", "resolve_models", "committed_student", "sampled_architectures", "STUDENT", "SPACE_PREFIX"]

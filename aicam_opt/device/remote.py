@@ -73,6 +73,9 @@ class Remote:
     tracker: str | None = None
     key: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    # Libraries loaded in this session, by content (sha256): parts of several models are often byte-identical
+    # (the same kernel spec), and uploading a file over one the remote has loaded (mapped) crashes it.
+    loaded: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         if self.via == "tracker":
@@ -82,6 +85,7 @@ class Remote:
     def close(self) -> None:
         """Drop the session (TVM ends it when the last reference goes)."""
         self.session = None
+        self.loaded.clear()
         gc.collect()
 
 
@@ -221,7 +225,7 @@ class LocalServer:
         line = self.process.stdout.readline().decode().strip() if ready else ""
         if not line.isdigit():
             self.stop()
-            raise AicamError(f"the local TVM RPC server did not start: {self._log_tail()}")
+            raise AicamError(f"the local TVM RPC server did not start: {self.log_tail()}")
         self.port = int(line)
         while time.monotonic() < deadline:
             try:
@@ -232,9 +236,9 @@ class LocalServer:
                     break
                 time.sleep(0.2)
         self.stop()
-        raise AicamError(f"the local TVM RPC server did not listen on {self.host}:{self.port}: {self._log_tail()}")
+        raise AicamError(f"the local TVM RPC server did not listen on {self.host}:{self.port}: {self.log_tail()}")
 
-    def _log_tail(self) -> str:
+    def log_tail(self) -> str:
         text = self.log.read_text(errors="replace").strip() if self.log.is_file() else ""
         return text[-600:] or "no output (see the TVM installation: python -m tvm.exec.rpc_server)"
 

@@ -109,6 +109,7 @@ class ModelMeasurement(Config):
     schema_: str = Field(MEASURE_SCHEMA, alias="schema")
     model: str
     candidate_dir: str | None = None
+    student: dict | None = None  # the measured student's configuration (StudentConfig, pruned widths included)
     roles: list[str] = Field(default_factory=list)
     target: str
     os: str | None = None
@@ -160,8 +161,9 @@ class ModelMeasurement(Config):
 
 class WinnersMeasurement(Config):
     schema_: str = Field(WINNERS_SCHEMA, alias="schema")
-    report_dir: str
-    winners_file: str
+    report_dir: str | None = None  # the report folder whose winners these are
+    winners_file: str | None = None
+    space: str | None = None  # ... or the search space the architectures were drawn from (MODEL space:NAME)
     target: str
     measured_at_utc: str
     command: str

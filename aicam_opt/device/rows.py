@@ -64,7 +64,7 @@ def rows_of(model: ModelMeasurement) -> list[MeasurementRow]:
             "ms": round(part.measured_ms, 4), "min_ms": round(part.spread.min_ms, 4),
             "max_ms": round(part.spread.max_ms, 4), "repeats": part.spread.repeats, "runtime": "tvm",
             "cores": model.threads if cpu else None, "workload": f"{model.height}x{model.width}",
-            "candidate": model.candidate_dir,
+            "candidate": model.candidate_dir, "student": model.student,
             "kernel": part.kernel, "source": source}
         rows.append(validate(MeasurementRow, {k: v for k, v in fields.items() if v is not None},
                              f"row for {model.model} {name}"))

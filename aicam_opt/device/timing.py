@@ -63,12 +63,20 @@ def _tensor(arg: Any, device):
 def _load(remote: Remote, part: BuiltPart):
     assert part.file is not None
     session = remote.session
+    if part.sha256 in remote.loaded:  # the same library, already loaded in this session
+        return remote.loaded[part.sha256]
+    # Named by content: the parts of several models share file names (low_res-cpu.so), and a remote that
+    # already loaded one name would keep running the first library under it.
+    remote_name = f"{part.sha256[:16]}-{part.file.name}" if part.sha256 else part.file.name
     try:
-        session.upload(str(part.file), target=part.file.name)
+        session.upload(str(part.file), target=remote_name)
     except Exception as err:  # noqa: BLE001 - TVM RPC errors
         raise RemoteFailure(part.part, "upload", _reason(err)) from None
     try:
-        return session.load_module(part.file.name)
+        module = session.load_module(remote_name)
+        if part.sha256:
+            remote.loaded[part.sha256] = module
+        return module
     except Exception as err:  # noqa: BLE001
         reason = _reason(err)
         if "shared library" in reason or "shared object" in reason or "dlopen" in reason.lower():

@@ -44,7 +44,7 @@ from ..errors import AicamError
 from .fitting import Param, Row, fit, predict_rows
 from .measurement_rows import MeasurementRow, load_measurements
 from .model import Assignment, Calibration, calibration_path
-from .target import PRECISIONS, TARGETS_DIR, CalibrationRecipe, HostBench, KernelTimings, PublishedRows, Target
+from .target import PRECISIONS, TARGETS_DIR, CalibrationRecipe, HostBench, KernelTimings, PartRows, PublishedRows, Target
 from .user_rows import UserRows, check_enough
 
 REPO = TARGETS_DIR.parent
@@ -200,10 +200,48 @@ def _ort_version() -> str:
     return onnxruntime.__version__
 
 
+# --- compiled parts across a search space ----------------------------------------------------------------
+
+def _part_rows(source: PartRows, target: Target, remeasure: bool, log: Log) -> Measured:
+    """The `low_res` rows of an `aicam-opt measure space:NAME` file, their ops counted from each row's
+    student configuration; the source's `validation` models held out."""
+    from .user_rows import read_user_rows
+
+    path = source_path(source.file)
+    if not path.is_file():
+        raise AicamError(f"{path}: the compiled-part timings of target '{target.name}' (calibration.sources file "
+                         f"{source.file!r} in {target.file}) are missing; measure them: aicam-opt measure space:default "
+                         f"--target {target.name} --rpc local --save-rows {source.file}")
+    document = load_measurements(path)
+    for i, row in enumerate(document.measurements):
+        if row.part == "low_res" and row.student is None:
+            raise AicamError(f"{path}: measurements[{i}] ({row.model}): no `student` configuration to count the part's "
+                             "ops from; measure the rows again with this version (aicam-opt measure writes it)")
+    user = read_user_rows([path], target)
+    rows = []
+    for r in user.of("ops"):
+        if r.row.part != "low_res":
+            continue
+        split = "validation" if r.row.model in source.validation else "calibration"
+        rows.append(Measurement(r.fit_row(), {"model": r.label, "unit": r.row.unit, "runtime": r.assignment.runtime,
+                                              "precision": r.row.precision}, split, digits=4))
+    if not rows:
+        raise AicamError(f"{path}: no low_res rows to fit; measure them: aicam-opt measure space:default --target "
+                         f"{target.name} --rpc local --save-rows {source.file}")
+    missing = sorted(set(source.validation) - {r.row.model for r in user.rows})
+    if missing:
+        raise AicamError(f"{target.file}: calibration source {source.file}: validation names {', '.join(missing)}, "
+                         f"which {path.name} has no rows of; name models it holds")
+    note = (f"Fitted to the low_res rows of {path.name} ({len(rows)} architectures of the search space, {source.about}; "
+            f"measured {document.measured_at_utc or '?'} by `{document.command or 'aicam-opt measure'}`).")
+    return Measured(rows, [note], {}, ["compiled low-res"])
+
+
 # source kind -> (reader, whether `--measure` can re-time it on this machine)
 SOURCES: dict[str, tuple[Callable[[Any, Target, bool, Log], Measured], bool]] = {
     "published_rows": (_published, False),
     "host_bench": (_host_bench, True),
+    "part_rows": (_part_rows, False),  # re-timed by `aicam-opt measure space:NAME --save-rows` (compile's build)
 }
 
 
@@ -386,15 +424,47 @@ def validate(target: Target, cal: Calibration | None = None, measured: Measured 
                               "bars": bars.model_dump(exclude_none=True), "min_rows": recipe.validation.min_rows}
     if recipe.validation.notes:
         report["notes"] = recipe.validation.notes
-    report = {**report, "per_runtime": per_runtime, "rows": table.round(4).to_dict(orient="records")}
+    # rows of different sources name themselves by different columns (a host case, a model): each row keeps its own
+    rows = [{k: v for k, v in r.items() if not (isinstance(v, float) and np.isnan(v))}
+            for r in table.round(4).to_dict(orient="records")]
+    report = {**report, "per_runtime": per_runtime, "rows": rows}
     if recipe.kernels:
         from .kernel_calibration import validate_kernels
 
         report["kernels"] = validate_kernels(target)
-        timed = [k for k in report["kernels"].values() if "rows" in k]
-        if timed:  # the shipped artifacts' rows, in one block: what the docs and the issue bars quote
-            report["artifacts"] = {k: timed[0][k] for k in ("rows", "median_abs_error", "worst_ratio", "spearman")}
+    artifacts = _artifact_rows(target, report, table, groups)
+    if artifacts:  # the shipped artifacts' held-out rows, in one block: what the docs and the issue bars quote
+        report["artifacts"] = artifacts
     return report
+
+
+def _artifact_rows(target: Target, report: dict, table: pd.DataFrame, groups: list[str]) -> dict | None:
+    """Held-out predictions of what `compile` ships, as measured on this machine: the fused kernel's timed
+    configurations, and the graph rows of each unit's default runtime when it is fitted to rows of its
+    own (TVM's low-res build on the host), each held out of the fit that predicts it."""
+    from scipy.stats import spearmanr
+
+    pairs: dict[str, list[tuple[float, float]]] = {}
+    for unit, kernels in report.get("kernels", {}).items():
+        if "table" in kernels:
+            pairs[f"{unit} fused kernel"] = [(t["measured_ms"], t["predicted_ms"]) for t in kernels["table"]]
+    for group in sorted(set(groups)):
+        unit_name, runtime = group.split("/")
+        unit = target.units[unit_name]
+        if runtime == unit.default_runtime and unit.runtimes[runtime].figures_from is None:
+            rows = table[pd.Series(groups, index=table.index) == group]
+            pairs[f"{unit_name} {runtime} graph"] = list(zip(rows.measured_ms, rows.predicted_ms))
+    if not pairs:
+        return None
+    every = [pair for rows in pairs.values() for pair in rows]
+
+    def figures(rows: list[tuple[float, float]]) -> dict[str, Any]:
+        measured, predicted = np.array([m for m, _ in rows]), np.array([p for _, p in rows])
+        ratio = np.maximum(predicted / measured, measured / predicted)
+        return {"rows": len(rows), "median_abs_error": float(np.median(np.abs(predicted / measured - 1))),
+                "worst_ratio": float(ratio.max()),
+                "spearman": float(spearmanr(measured, predicted).statistic) if len(rows) > 2 else None}
+    return {**figures(every), "by_artifact": {name: figures(rows) for name, rows in pairs.items()}}
 
 
 # --- results --------------------------------------------------------------------------------------------

@@ -13,8 +13,8 @@ writer (`aicam_opt.device`, layer 13b) and the readers (the calibration here, la
 
 A row names a model and a unit, the precision and the time in milliseconds, and where the figure
 comes from; the rest is optional and says what a refit needs to rebuild the workload: the part of
-the student (low_res | full_res | end_to_end), the workload (height x width), the candidate folder,
-the fused kernel's spec key. Unknown fields are errors: a typo must not silently drop a figure.
+the student (low_res | full_res | end_to_end), the workload (height x width), the candidate folder
+or the student's configuration, the fused kernel's spec key. Unknown fields are errors: a typo must not silently drop a figure.
 """
 from __future__ import annotations
 
@@ -44,6 +44,8 @@ class MeasurementRow(Config):
     workload: str | None = Field(None, pattern=r"^\d+x\d+$", description="image height x width of the run")
     candidate: str | None = Field(None, description="the candidate folder measured (absent: the committed student)")
     kernel: str | None = Field(None, description="the fused kernel's spec key (kernels.spec.KernelSpec.key)")
+    student: dict | None = Field(None, description="the measured student's configuration (models.student.StudentConfig, "
+                                 "pruned widths included): the refit rebuilds the part's ops from it")
     min_ms: float | None = Field(None, gt=0)
     max_ms: float | None = Field(None, gt=0)
     repeats: int | None = Field(None, ge=1)

@@ -246,7 +246,20 @@ class HostBench(Config):
     about: str = Field(..., min_length=3, description="how the committed timings were taken: quoted in the notes")
 
 
-MeasurementSource = Annotated[Union[PublishedRows, HostBench], Field(discriminator="kind")]
+class PartRows(Config):
+    """Timings of the low-res network as `compile` builds it, across a search space's architectures: the
+    rows `aicam-opt measure space:NAME --save-rows FILE` writes (measurement_rows.py), each carrying its
+    student's configuration, from which its ops are counted. Only `low_res` rows are fitted: the fused
+    full-res kernel has its own timings (calibration.kernels) and end_to_end is the sum of the parts.
+    The rows of the `validation` models are held out of the fit."""
+
+    kind: Literal["part_rows"]
+    file: str = Field(..., description="the rows' file, relative to the repository root")
+    about: str = Field(..., min_length=3, description="how the rows were measured: quoted in the notes")
+    validation: list[str] = Field(default_factory=list, description="models (the rows' `model`) held out of the fit")
+
+
+MeasurementSource = Annotated[Union[PublishedRows, HostBench, PartRows], Field(discriminator="kind")]
 
 # Parameters that are not efficiencies of a group (see fitting.build_calibration).
 FIXED_PARAMETERS = ("memory", "cache_speedup", "per_op_us", "per_call_us", "multicore")

@@ -91,6 +91,8 @@ class UserRows:
 def _net(row: MeasurementRow, where: str):
     from ..models.checkpoints import load_model
 
+    if row.student is not None:  # the ops depend on the configuration only, not on the weights
+        return student_of_config(row.student, where)
     if row.candidate is None:
         if row.model != "student":
             raise AicamError(f"{where}: a `part` row of model {row.model!r} names no `candidate` folder; give the "
@@ -101,6 +103,17 @@ def _net(row: MeasurementRow, where: str):
         raise AicamError(f"{where}: candidate folder {row.candidate} has no {CANDIDATE_WEIGHTS}; the refit rebuilds "
                          "the part's ops from it: point `candidate` at the folder that was measured")
     return load_model(weights)
+
+
+def student_of_config(config: dict, where: str):
+    """A student of `config` (StudentConfig fields) with untrained weights: enough to count its ops."""
+    from ..models.student import StudentConfig, StudentNet
+
+    try:
+        return StudentNet(StudentConfig.model_validate(config))
+    except ValueError as err:
+        raise AicamError(f"{where}: `student` is not a valid student configuration ({str(err).splitlines()[0]}); "
+                         "write it as `aicam-opt measure --save-rows` does") from None
 
 
 def _workload(row: MeasurementRow, where: str) -> tuple[int, int]:

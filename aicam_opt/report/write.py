@@ -138,7 +138,7 @@ def _quality_frame(quality: dict) -> pd.DataFrame:
 
 def compile_section(report: CompileDocument) -> str:
     """compile.json per role: each part's artifact or failure, host verification, and the op audit."""
-    parts, checks, audit = [], [], []
+    parts, checks, audit, timings = [], [], [], []
     for role, entry in report.winners.items():
         if entry is None:
             continue
@@ -156,10 +156,23 @@ def compile_section(report: CompileDocument) -> str:
                            "PSNR drop compiled (dB)": quality.compiled_psnr_drop_vs_student if quality else None,
                            "PSNR drop predicted (dB)": quality.predicted_psnr_drop_vs_student if quality else None})
         audit.extend({"role": role, **row.to_json()} for row in entry.op_audit or [] if row.over_1pct)
+        timing = verify.timing if verify is not None else None
+        if timing is not None:
+            for name, t in timing.parts.items():
+                timings.append({"role": role, "part": name, "size": f"{timing.height}x{timing.width}",
+                                "threads": timing.threads, "host build measured ms": t.measured_ms,
+                                "host build predicted ms": t.predicted_ms if t.predicted_ms is not None
+                                else t.not_predicted, "measured / predicted": t.ratio,
+                                f"predicted on {timing.shipped_on or 'the target'} ms (as placed)": t.target_predicted_ms})
     return ("<p>Each part compiled with TVM for the unit its placement names (build 'placed'; artifacts under "
             "artifacts/&lt;role&gt;/, one JSON manifest each) and, as 'alternative' builds, for the target's other "
             "units; the placed graphs built for this host are checked against PyTorch on real photos.</p>"
             + "<h3>Artifacts</h3>" + html.table(pd.DataFrame(parts) if parts else None, table_id="artifacts")
             + "<h3>Host verification</h3>" + html.table(pd.DataFrame(checks) if checks else None, table_id="verify")
+            + "<h3>Host build: measured beside predicted</h3><p>Each part as built for this host, timed (median, "
+              "after a warm-up) beside the latency model's prediction of the same build on the <code>host</code> "
+              "target: what can be checked here of the model that prices the phone's builds; and each part's "
+              "prediction on the target as the winner places it (8-bit pixels).</p>"
+            + html.table(pd.DataFrame(timings) if timings else None, table_id="host-timing")
             + "<h3>Op audit: TVM FLOP estimate vs aicam_opt count, differences above 1%</h3>"
             + html.table(pd.DataFrame(audit) if audit else None, table_id="op-audit"))

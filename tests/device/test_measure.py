@@ -160,3 +160,26 @@ def test_nothing_buildable_is_an_error_naming_the_missing_linker(rpc_server, tin
                                                 r"on this machine: give the Android NDK with --ndk PATH"):
         measure(str(tiny_dir), RemoteSpec(rpc=rpc_server.address),
                 MeasureOptions("sd865", WORKLOAD, repeat=3), tmp_path / "none.json", source=source)
+
+
+def test_architectures_of_a_space_in_one_session_each_run_their_own_library(rpc_server, tmp_path, source):
+    """`measure space:FILE`: two architectures through one server. Their parts share file names
+    (low_res-cpu.so), and here their full-res kernels are byte-identical (the architectures differ in the
+    low-res network only): each low-res part must run as its own library, the shared kernel loaded once
+    (uploading a file over one the remote has mapped crashes it), and each row carries the student
+    configuration its ops are counted from."""
+    space = tmp_path / "two.yaml"
+    space.write_text("name: two\ndescription: two architectures\nobjectives: [latency_ms.preview]\n"
+                     "knobs:\n  architecture: {lowres_size: [64], grid_size: [8], grid_depth: [4], "
+                     "num_branches: [1, 2]}\n")
+    rows = tmp_path / "rows.yaml"
+    document = measure(f"space:{space}", RemoteSpec(rpc=rpc_server.address),
+                       MeasureOptions("host", WORKLOAD, repeat=3, sample=2), None, rows, source=source)
+    assert isinstance(document, WinnersMeasurement) and document.space == str(space)
+    assert document.status == "measured" and len(document.models) == 2
+    for model in document.models.values():
+        for name in ("low_res", "full_res", "end_to_end"):
+            _sane(model.parts[name].model_dump(mode="json"))
+    written = [r for r in load_measurements(rows).measurements if r.part == "low_res"]
+    assert sorted(r.student["num_branches"] for r in written) == [1, 2]
+    assert all(r.student["lowres_size"] == 64 and r.student["grid_depth"] == 4 for r in written)

@@ -102,20 +102,24 @@ def test_committed_host_calibration_is_what_the_committed_timings_give():
     fresh = calibrate.calibrate(host)
     committed = load_calibration("host")
     assert fresh.command == committed.command and fresh.notes == committed.notes
-    assert set(committed.units) == {"cpu"} and set(committed.units["cpu"]) == {"onnxruntime"}
+    # onnxruntime from the host benchmark, TVM from its own builds of the low-res network (part_rows)
+    assert set(committed.units) == {"cpu"} and set(committed.units["cpu"]) == {"onnxruntime", "tvm"}
     for unit, runtimes in committed.units.items():
-        for precision, figures in runtimes["onnxruntime"].items():
-            mine = fresh.units[unit]["onnxruntime"][precision]
-            assert mine.memory_efficiency == pytest.approx(figures.memory_efficiency, rel=1e-6)
-            for cls, eff in figures.compute_efficiency.items():
-                assert mine.compute_efficiency[cls] == pytest.approx(eff, rel=1e-6), cls
+        for runtime, precisions in runtimes.items():
+            for precision, figures in precisions.items():
+                mine = fresh.units[unit][runtime][precision]
+                assert mine.memory_efficiency == pytest.approx(figures.memory_efficiency, rel=1e-6)
+                for cls, eff in figures.compute_efficiency.items():
+                    assert mine.compute_efficiency[cls] == pytest.approx(eff, rel=1e-6), (runtime, cls)
     report = calibrate.validate(host, fresh)
     assert report["method"] == "fit on the calibration cases, predict the held-out validation models"
-    assert [r["case"] for r in report["rows"]] == [m.row.model for m in calibrate.measurements(host).rows
-                                                   if m.split == "validation"]
-    assert report["per_runtime"]["cpu/onnxruntime"]["rows"] == len(report["rows"]) and set(
-        report["per_runtime"]["cpu/onnxruntime"]) == {
-        "rows", "median_abs_error", "spearman", "passes"}
+    held_out = [m for m in calibrate.measurements(host).rows if m.split == "validation"]
+    assert [r.get("case", r.get("model")) for r in report["rows"]] == [m.columns.get("case", m.columns.get("model"))
+                                                                      for m in held_out]
+    for group in ("cpu/onnxruntime", "cpu/tvm"):
+        assert report["per_runtime"][group]["rows"] == sum(
+            f"{m.row.assignment.unit}/{m.row.assignment.runtime}" == group for m in held_out)
+        assert set(report["per_runtime"][group]) == {"rows", "median_abs_error", "spearman", "passes"}
 
 
 def _target_file(tmp_path: Path, base: str, edit, name: str) -> Path:
@@ -225,7 +229,7 @@ def test_host_calibration_redone_now_predicts_held_out_models():
     report = calibrate.validate(host, calibrate.fit_target(host, measured), measured)
     for r in report["rows"]:
         print(f"  {r['case']:32s} measured {r['measured_ms']:9.2f} ms  predicted {r['predicted_ms']:9.2f} ms")
-    figures, bars = report["per_unit"]["cpu"], host.calibration_recipe().validation.bars
+    figures, bars = report["per_runtime"]["cpu/onnxruntime"], host.calibration_recipe().validation.bars
     print(f"host held-out: median |error| {figures['median_abs_error']:.3f}, Spearman {figures['spearman']:.3f}")
     assert figures["spearman"] >= bars.spearman
     assert figures["median_abs_error"] <= bars.median_abs_error

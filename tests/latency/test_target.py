@@ -83,7 +83,7 @@ def test_unknown_target_unit_and_precision_are_clear_errors():
 
 def test_calibration_recipes_are_typed_and_expand_per_unit():
     sd865, host = load_target("sd865").calibration_recipe(), load_target("host").calibration_recipe()
-    assert [s.kind for s in sd865.sources] == ["published_rows"] * 2 and [s.kind for s in host.sources] == ["host_bench"]
+    assert [s.kind for s in sd865.sources] == ["published_rows"] * 2 and [s.kind for s in host.sources] == ["host_bench", "part_rows"]
     assert (sd865.validation.method, host.validation.method) == ("leave_one_model_out", "held_out")
     t = load_target("sd865")
     cpu = [name for name, *_ in sd865.parameters_for(t.unit("cpu"), "cpu")]

@@ -109,7 +109,7 @@ def test_cost_with_a_fitted_calibration(tmp_path, capsys):
     import json
 
     refit = load_calibration("host")
-    refit.units["cpu"]["onnxruntime"]["fp32"].per_call_overhead_us += 5000  # +5 ms on the one call
+    refit.units["cpu"]["tvm"]["fp32"].per_call_overhead_us += 5000  # +5 ms on the one call (tvm: what ships)
     path = tmp_path / "refit.json"
     path.write_text(refit.model_dump_json())
     args = ["cost", "student", "--target", "host", "--workload", "64x64", "--json"]
