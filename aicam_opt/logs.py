@@ -8,7 +8,7 @@
 While a command runs inside `routed_logs`:
 - the standard `logging` of every library goes to the file: the loggers that bring their own console
   handler (nncf prints to stdout, optuna to stderr) lose it for the duration and propagate to the root
-  logger, which writes the file;
+  logger, which writes the file; a library imported meanwhile is caught as its import ends;
 - Python warnings are logged (as `logging.captureWarnings` does): a library's under `py.warnings`, to the
   file only; aicam_opt's own (an op the cost counter cannot count) under `aicam_opt.warnings`, to the
   console as well;
@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib.abc
+import importlib.machinery
 import logging
 import os
 import re
@@ -80,9 +82,44 @@ class _ConsoleFilter(logging.Filter):
 class _Session:
     def __init__(self, path: Path, stream: TextIO, redact: Redact) -> None:
         self.path, self.stream, self.redact = path, stream, redact
+        self.saved: dict[str, tuple[list[logging.Handler], bool]] = {}  # library logger -> its handlers, propagate
+
+    def adopt(self) -> None:
+        """Send every library logger that exists now to the root logger (without its own handlers). Loggers
+        not made yet are not created here: NNCF makes its logger of its own class when it is imported."""
+        for name in LIBRARIES:
+            logger = logging.root.manager.loggerDict.get(name)
+            if isinstance(logger, logging.Logger) and (logger.handlers or not logger.propagate):
+                self.saved.setdefault(name, (list(logger.handlers), logger.propagate))
+                logger.handlers, logger.propagate = [], True
+
+    def restore(self) -> None:
+        for name, (handlers, propagate) in self.saved.items():
+            logger = logging.getLogger(name)
+            logger.handlers, logger.propagate = handlers, propagate
 
 
 _active: _Session | None = None
+
+
+class _AdoptOnImport(importlib.abc.MetaPathFinder):
+    """A library imported while a command runs (NNCF on the first int8 candidate) installs its console
+    handler as it loads: its logger is adopted right after."""
+
+    def find_spec(self, fullname, path, target=None):
+        if _active is None or fullname not in LIBRARIES:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            exec_module = spec.loader.exec_module
+
+            def exec_and_adopt(module) -> None:
+                exec_module(module)
+                if _active is not None:
+                    _active.adopt()
+
+            spec.loader.exec_module = exec_and_adopt  # this spec's own loader object
+        return spec
 
 
 def log_path() -> Path | None:
@@ -126,20 +163,20 @@ def routed_logs(out_dir: str | os.PathLike, verbose: bool = False, title: str = 
 
     root = logging.getLogger()
     saved_root = (root.level, list(root.handlers))
-    saved = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate) for name in LIBRARIES}
     saved_show = warnings.showwarning
     global_console = rich.get_console()
     saved_file = global_console._file  # None: stdout as it is at each write (the getter would pin today's)
     previous = _active
+    session = _Session(path, stream, redact)
+    finder = _AdoptOnImport()
     try:
         root.handlers = [to_file, to_console]
         root.setLevel(logging.INFO)
-        for name in LIBRARIES:
-            logger = logging.getLogger(name)
-            logger.handlers, logger.propagate = [], True
+        session.adopt()
+        sys.meta_path.insert(0, finder)
         warnings.showwarning = _show_warning
         global_console.file = stream
-        _active = _Session(path, stream, redact)
+        _active = session
         yield path
     except BaseException:
         logging.getLogger(OWN).info("stopped by an exception", exc_info=True)  # the file only: the CLI prints it
@@ -148,9 +185,9 @@ def routed_logs(out_dir: str | os.PathLike, verbose: bool = False, title: str = 
         _active = previous
         global_console.file = saved_file
         warnings.showwarning = saved_show
-        for name, (handlers, propagate) in saved.items():
-            logger = logging.getLogger(name)
-            logger.handlers, logger.propagate = handlers, propagate
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
+        session.restore()
         root.setLevel(saved_root[0])
         root.handlers = saved_root[1]
         stream.close()

@@ -95,3 +95,32 @@ def test_an_error_inside_is_logged_and_raised_and_everything_restored(tmp_path):
         raise ValueError("the command failed")
     assert root.handlers == handlers and root.level == level and warnings.showwarning is show
     assert "ValueError: the command failed" in path.read_text()
+
+
+def test_a_library_imported_during_the_command_is_routed_too(tmp_path, capfd, monkeypatch):
+    """NNCF is imported on the first int8 candidate and installs its stdout handler as it loads."""
+    import sys
+
+    from aicam_opt import logs
+
+    package = tmp_path / "lib" / "chatty_lib"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text(
+        "import logging, sys\n"
+        "logger = logging.getLogger('chatty_lib')\n"
+        "logger.addHandler(logging.StreamHandler(sys.stdout))\n"
+        "logger.setLevel(logging.INFO)\n"
+        "logger.propagate = False\n"
+        "logger.info('loading the chatty extension')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    monkeypatch.setattr(logs, "LIBRARIES", (*logs.LIBRARIES, "chatty_lib"))
+    monkeypatch.delitem(sys.modules, "chatty_lib", raising=False)
+    with routed_logs(tmp_path) as path:
+        import chatty_lib
+
+        chatty_lib.logger.info("used mid-command")
+    console = capfd.readouterr()
+    assert "used mid-command" not in console.out + console.err
+    assert "INFO chatty_lib: used mid-command" in path.read_text()
+    assert len(chatty_lib.logger.handlers) == 1 and chatty_lib.logger.propagate is False  # as it made itself
+    assert not any(isinstance(f, logs._AdoptOnImport) for f in sys.meta_path)
