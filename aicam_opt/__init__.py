@@ -14,7 +14,7 @@ Layers, low -> high (aicam_opt.layers.LAYERS; tests/test_layers.py checks every 
 A module imports only its own component and lower layers; components sharing a layer are peers and do
 not import each other; nothing imports a CLI module (aicam_opt/cli.py, */cli.py, optimize_cli.py)
 except aicam_opt/cli.py.
-     1 errors
+     1 errors, logs, terminal
      2 atomic, photo_metadata
      3 config
      4 images, motion, timing, yuv

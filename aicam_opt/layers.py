@@ -21,7 +21,7 @@ PACKAGE = "aicam_opt"
 
 # Low -> high. Each entry is one layer: the components in it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "layers"),
+    ("errors", "layers", "logs", "terminal"),  # logs: library output into a file; terminal: the console
     ("atomic", "photo_metadata"),
     ("config",),                        # saves JSON through atomic
     ("images", "motion", "timing", "yuv"),

@@ -39,14 +39,16 @@ from .data import resolve
 from .latency.document import cost_document, shipped_cost
 from .latency.documents import CostReport
 from .errors import AicamError
+from .logs import hide, log_path, routed_logs
 from .latency.model import Assignment, LatencyModel, Placement, calibration_in_use, load_calibration, using_calibration
 from .latency.target import load_target
 from .report import write_reports
 from .search.folder import ReportFolder
 from .search.objective import calibrated_pairs, make_context
 from .search.space import load_space
-from .search.study import open_study, record_student, run_search
+from .search.study import open_study, record_student, run_search, storage_password
 from .search.winners import WinnersDocument
+from .terminal import OutputConsole
 
 if TYPE_CHECKING:
     from .compile.documents import CompileDocument, MeasuredTimings
@@ -75,6 +77,8 @@ class OptimizeOptions(Config):
     measure_threads: int = Field(1, ge=1)  # CPU threads on the device
     device_os: str | None = None         # android | linux, if not the target's (device/build.py)
     ndk: str | None = None               # Android NDK to link Android parts (default $TVM_NDK_CC)
+    verbose: bool = False                # library logs (NNCF, torch, TVM, Optuna) on the console too, not only in
+                                         # <out>/aicam-opt.log
 
 
 @dataclass(frozen=True)
@@ -128,25 +132,30 @@ def _remote(options: OptimizeOptions):
 
 
 def run_optimize(options: OptimizeOptions, console: Console | None = None) -> OptimizeResult:
-    """The main job (module doc); progress and the winners table go to `console` (default: stdout)."""
+    """The main job (module doc); the stages, the search's progress and the winners table go to `console`
+    (default: stdout), the libraries' logs and warnings to <out>/aicam-opt.log (aicam_opt.logs)."""
     target = load_target(options.target)
     with using_calibration(target.name, options.calibration):
-        return _run_optimize(options, target, console or Console())
+        remote = _remote(options)
+        space = load_space(options.space)
+        # The space against the target and its calibration before anything is written: a typo in a unit or
+        # precision must not leave a study that blocks the corrected rerun.
+        calibration = load_calibration(target.name)
+        space.check_against(target, calibrated_pairs(LatencyModel(target, calibration)))
+        # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
+        source = resolve(options.data).with_fixed_split()
+        out = Path(options.out or Path("reports") / target.name)
+        with routed_logs(out, verbose=options.verbose):
+            if options.storage:
+                hide(storage_password(options.storage))
+            return _run_optimize(options, target, space, calibration, remote, source, out,
+                                 console or OutputConsole())
 
 
-def _run_optimize(options: OptimizeOptions, target, console: Console) -> OptimizeResult:
+def _run_optimize(options: OptimizeOptions, target, space, calibration, remote, source, out: Path,
+                  console: Console) -> OptimizeResult:
     start = time.perf_counter()
-    remote = _remote(options)
-    space = load_space(options.space)
-    out = Path(options.out or Path("reports") / target.name)
     folder = ReportFolder(out)
-    source = resolve(options.data)
-    # Even with --data the split holds: training photos calibrate and recover, evaluation photos measure.
-    source = source.with_fixed_split()
-    # The space against the target and its calibration before anything is written: a typo in a unit or
-    # precision must not leave a study that blocks the corrected rerun.
-    calibration = load_calibration(target.name)
-    space.check_against(target, calibrated_pairs(LatencyModel(target, calibration)))
     console.rule(f"aicam-opt optimize --target {target.name} --space {space.name} --trials {options.trials}")
     console.print(f"   latency model: {calibration_in_use(target.name)} (fingerprint {calibration.fingerprint()})")
     # A study made with another space or calibration is refused before any costing or file is written.
@@ -201,7 +210,8 @@ def _run_optimize(options: OptimizeOptions, target, console: Console) -> Optimiz
                       + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured.host_ms.items()))
         write_reports(out, study, space, target.name)
     seconds = time.perf_counter() - start
-    console.print(f"wrote {out}/{{{', '.join(ReportFolder.REPORTS)}}} in {seconds:.0f} s")
+    console.print(f"wrote {out}/{{{', '.join(ReportFolder.REPORTS)}}} in {seconds:.0f} s; library logs and warnings "
+                  f"in {log_path()}")
     return OptimizeResult(out, target.name, winners, compiled, measured, seconds, device)
 
 

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-compile", action="store_true", help="skip compiling the winners with TVM")
     p.add_argument("--placed-units-only", action="store_true",
                    help="compile each winner's parts only for their placed units (default: every unit of the target too)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show the libraries' logs (NNCF, torch, TVM, Optuna) on the console; they always go to "
+                        "OUT/aicam-opt.log")
     p.add_argument("--calibration", metavar="PATH",
                    help="a fitted calibration (aicam-opt calibrate --target T --measurements ROWS --out PATH) for every "
                         "prediction of the run, in place of targets/calibration/<target>.json")
@@ -54,5 +57,5 @@ def run(args: argparse.Namespace) -> int:
                                  placed_units_only=args.placed_units_only, calibration=args.calibration,
                                  measure_top=args.measure_top, rpc=args.rpc, tracker=args.tracker, key=args.key,
                                  measure_repeat=args.measure_repeat, measure_threads=args.measure_threads,
-                                 device_os=args.device_os, ndk=args.ndk))
+                                 device_os=args.device_os, ndk=args.ndk, verbose=args.verbose))
     return 0

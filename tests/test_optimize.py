@@ -14,8 +14,13 @@ TINY = Path(__file__).resolve().parent / "search" / "tiny_space.yaml"
 def test_optimize_costs_searches_and_reports(tmp_path, capsys):
     assert main(["optimize", "--target", "sd865", "--space", str(TINY), "--trials", "2", "--out", str(tmp_path),
                  "--no-compile"]) == 0
-    printed = capsys.readouterr().out
+    console = capsys.readouterr()
+    printed = console.out
     assert "uncompressed student" in printed and "winners on sd865" in printed
+    # the libraries' logs go to the log file beside the reports, which the last line names
+    log = tmp_path / "aicam-opt.log"
+    assert log.read_text().startswith("==== ") and f"library logs and warnings in {log}" in printed
+    assert "INFO:" not in printed + console.err and "search: trial 1 complete, 2/2" in printed  # a line per trial
     cost = json.loads((tmp_path / "cost.json").read_text())
     rows = {(r["model"], r["workload"]["name"], next(iter(r["placement"].values()))["unit"]) for r in cost["reports"]}
     assert ("student", "preview", "gpu") in rows and ("teacher", "photo100mp", "dsp") in rows

@@ -31,6 +31,7 @@ from ..compress.folder import CandidateFolder
 from ..data import DataSource, resolve
 from ..errors import AicamError
 from ..latency.target import Unit, load_target
+from ..logs import native_stderr_to_log
 from . import backend, engines, unit_kinds
 from .documents import CandidateCompileReport, Manifest
 from .failures import CompileFailure, error_reason
@@ -168,6 +169,7 @@ def _manifest(part: Part, unit_name: str, target_name: str, target: dict[str, An
     }
 
 
+@native_stderr_to_log()  # TVM and the system linker write warnings straight to fd 2: into the log file
 def _try_compile(part: Part, target: dict[str, Any], stem: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """(attempt record, artifact) for one engine. A failure (CompileFailure from a named stage, or any
     other error TVM raises while compiling or exporting) is recorded in the attempt, not raised."""

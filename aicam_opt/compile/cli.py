@@ -3,19 +3,23 @@
 Compiles the candidate's low-res and full-res parts with TVM for the units its placement names,
 verifies the same graphs compiled for this host on real photos, and audits TVM's FLOP estimate
 against aicam_opt's counts. `--all-units` also compiles each part for the target's other units
-(alternative builds, not verified). Prints a JSON summary. Exit status: 0 when it ran (a part a backend
+(alternative builds, not verified). TVM's logs and C++ warnings go to aicam-opt.log in the output folder
+(`--verbose`: on the console too). Prints a JSON summary. Exit status: 0 when it ran (a part a backend
 cannot compile is reported in the summary, not an error), 1 when the host verification failed its
 bars (the compiled numerics are wrong), 2 for a user error (a missing folder, an unknown target).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..data import resolve
+from ..logs import routed_logs
 from ..search.folder import ReportFolder
 
 
@@ -38,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pixel-dtype", choices=("float32", "uint8", "uint16"), default="float32",
                    help="pixel type of the fused full-res kernel's input and output")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show the libraries' logs (NNCF, torch, TVM) on the console; they always go to "
+                        "aicam-opt.log in the output folder")
     p.set_defaults(func=run)
 
 
@@ -77,6 +84,12 @@ def _verify_failed(report: dict[str, Any]) -> bool:
     return verify.get("passed") is False
 
 
+def _logs(args: argparse.Namespace, out_dir):
+    """The libraries' logs into `out_dir`; none for a candidate folder that does not exist (its error says so,
+    and no folder is made)."""
+    return routed_logs(out_dir, verbose=args.verbose) if Path(args.candidate).is_dir() else contextlib.nullcontext()
+
+
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,12 +100,14 @@ def run(args: argparse.Namespace) -> int:
     if args.winners:
         from .winners import compile_winners
 
-        result = compile_winners(args.candidate, args.target, source, **options)
+        with _logs(args, args.candidate):
+            result = compile_winners(args.candidate, args.target, source, **options)
         roles = {role: (summary(r) if r else None) for role, r in result["winners"].items()}
         print(json.dumps({"compile_json": ReportFolder.COMPILE_FILE, "winners": roles}, indent=2))
         return 1 if any(r and _verify_failed(r) for r in result["winners"].values()) else 0
     from .candidate import compile_candidate
 
-    report = compile_candidate(args.candidate, args.target, args.out, source, **options).to_dict()
+    with _logs(args, args.out or Path(args.candidate) / "compiled"):
+        report = compile_candidate(args.candidate, args.target, args.out, source, **options).to_dict()
     print(json.dumps(summary(report), indent=2))
     return 1 if _verify_failed(report) else 0

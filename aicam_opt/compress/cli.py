@@ -2,7 +2,8 @@
 
 Writes DIR/model.onnx (the whole student; QDQ low-res when int8), DIR/candidate.yaml,
 DIR/metrics.json (quality vs student and teacher, params, MACs, predicted latency, stage times)
-and DIR/student.safetensors (the float weights after pruning and recovery).
+and DIR/student.safetensors (the float weights after pruning and recovery); the libraries' logs (NNCF, torch)
+go to DIR/aicam-opt.log.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 
 from ..config import load_yaml
 from ..data import build_sources, resolve
+from ..logs import routed_logs
 from .build import build_candidate
 from .candidate import Candidate
 
@@ -26,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--recover-steps", type=int, default=20, help="distillation steps after the transforms (0: none)")
     p.add_argument("--eval-frames", type=int, default=8, help="frames of the evaluation clip used for flicker")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also show the libraries' logs (NNCF, torch, TVM) on the console; they always go to "
+                        "OUT/aicam-opt.log")
     p.set_defaults(func=run)
 
 
@@ -35,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     # training photos calibrate/recover, evaluation photos measure (data.build_sources)
     train_source, eval_source = build_sources(resolve(args.data))
-    built = build_candidate(candidate, train_source, recover_steps=args.recover_steps, out_dir=args.out,
-                            eval_frames=args.eval_frames, eval_source=eval_source)
+    with routed_logs(args.out, verbose=args.verbose):
+        built = build_candidate(candidate, train_source, recover_steps=args.recover_steps, out_dir=args.out,
+                                eval_frames=args.eval_frames, eval_source=eval_source)
     metrics = built.metrics
     q = metrics.quality
     print(json.dumps({"out": args.out, "evaluated_on": metrics.evaluated_on, "psnr_drop_vs_student": round(q.psnr_drop_vs_student, 3),

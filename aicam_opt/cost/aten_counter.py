@@ -251,8 +251,9 @@ def count_torch(model: nn.Module, example_inputs: Sequence[torch.Tensor], part: 
 def count_exported(program: torch.export.ExportedProgram, part: str = "whole",
                    scales_with_pixels: bool = False, scope: str = "") -> list[OpCost]:
     signature = program.graph_signature
-    stored = {**signature.inputs_to_parameters, **signature.inputs_to_buffers,
-              **signature.inputs_to_lifted_tensor_constants}
+    # Parameters only (records.PARAMS): buffers (BatchNorm running statistics, fixed thresholds) and
+    # lifted constants are not.
+    stored = dict(signature.inputs_to_parameters)
     ops = []
     for node in program.graph.nodes:
         if (node.op != "call_function" or not isinstance(node.target, torch._ops.OpOverload)

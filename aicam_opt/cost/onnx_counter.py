@@ -305,10 +305,12 @@ def _constants(model: onnx.ModelProto) -> dict[str, Any]:
 
 
 def _weight_names(model: onnx.ModelProto) -> set[str]:
-    """Floating-point initializers: weights, biases and folded constants. Integer initializers are
-    shapes, axes and indices, not parameters."""
+    """Floating-point initializers: weights, biases and folded constants (records.PARAMS). Integer
+    initializers are shapes, axes and indices, and a BatchNormalization's running mean and variance are
+    statistics: not parameters."""
     floating = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16, onnx.TensorProto.DOUBLE}
-    return {init.name for init in model.graph.initializer if init.data_type in floating}
+    statistics = {name for node in model.graph.node if node.op_type == "BatchNormalization" for name in node.input[3:5]}
+    return {init.name for init in model.graph.initializer if init.data_type in floating} - statistics
 
 
 def count_onnx(source: str | os.PathLike | onnx.ModelProto, input_shapes: Mapping[str, Sequence[int]] | None = None,

@@ -23,6 +23,12 @@ OP_CLASSES = (
 )
 
 
+# What "params" means everywhere (the cost output, the report, training, compress): the learnable weights,
+# as torch's `Module.parameters()` counts them. BatchNorm running statistics and other buffers are not
+# parameters; in an ONNX graph they are its floating-point initializers minus BatchNormalization statistics.
+PARAMS = "learnable parameters (Module.parameters(); BatchNorm statistics and other buffers not counted)"
+
+
 # Not an op class of a graph: one shipped kernel that does a whole part (kernels.workload describes it).
 FUSED_KERNEL = "fused_kernel"
 
@@ -41,7 +47,7 @@ class OpCost:
     compares: int = 0         # comparisons, selects, min/max, clamps
     bytes_read: int = 0
     bytes_written: int = 0
-    params: int = 0
+    params: int = 0           # parameter elements the op reads (PARAMS)
     dtype: str = "float32"
     scales_with_pixels: bool = False
     counted: bool = True      # False: an op the counter does not know; its figures are NOT zero-cost, they are unknown

@@ -44,4 +44,6 @@ def shipped_student_cost(net: StudentNet, workload: str | tuple[int, int], full_
     slice, compute = shipped_variant(full_res_unit_kind, full_res_precision)
     kernel = fused_kernel_op(spec_for(net.cfg, pixel_type, slice, compute), cost.height, cost.width,
                              "gpu" if full_res_unit_kind == "gpu" else "cpu")
+    # the kernel reads the guide's weights (they ship beside it): the parameters of the ops it replaces
+    kernel = replace(kernel, params=sum(op.params for op in cost.ops if op.part == "full_res"))
     return replace(cost, ops=[op for op in cost.ops if op.part != "full_res"] + [kernel])

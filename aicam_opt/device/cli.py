@@ -75,10 +75,11 @@ def _ratio(value: float | None) -> str:
 
 def print_table(document: dict[str, Any], file=None) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(file=file or sys.stdout, width=200, highlight=False)
+    from ..terminal import OutputConsole
+
+    console = OutputConsole(file=file or sys.stdout, highlight=False)
     models = document["models"] if "models" in document else {document["model"]: document}
     device = document.get("device") or {}
     if device:

@@ -22,6 +22,7 @@ from ..compile.engines.relax_graph import import_onnx
 from ..compile.parts import KERNEL_PARAM_NAMES
 from ..kernels import fullres as fused
 from ..kernels.spec import KernelSpec
+from ..logs import native_stderr_to_log
 
 ENTRY = "end_to_end"
 KERNEL_OUT_INDEX = 8  # fullres(image, 6 guide weights, grid, out, row_offset, full_height)
@@ -62,6 +63,7 @@ def end_to_end_module(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_
     return builder.get()
 
 
+@native_stderr_to_log()  # TVM's C++ warnings go into the command's log file
 def compile_end_to_end(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_shape: list[int], lowres_size: int,
                        height: int, width: int, target: dict[str, Any]):
     """The end-to-end module compiled for `target` (tvm.compile: the Relax pipeline of the target)."""

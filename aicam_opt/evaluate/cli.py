@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
 from rich.table import Table
 
 from ..api import evaluate_models
 from ..config import save_json
+from ..terminal import OutputConsole
 from .look import look_bars
 from .report import DEFAULT_MODELS
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_report(report: dict) -> None:
-    console = Console()
+    console = OutputConsole()
     if report.get("split_reason"):
         console.print(f"measured on: {report['split_reason']}")
     table = Table(title=f"evaluation pairs {', '.join(report['fivek']['pairs'])} ({report['data']})")

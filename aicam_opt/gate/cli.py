@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..api import compare_to_baseline
+from ..terminal import OutputConsole
 from .compare import Comparison, Row, Value
 from .tolerances import DEFAULT_TOLERANCES
 
@@ -84,9 +84,7 @@ def _failure_text(row: Row) -> str:
 def run(args: argparse.Namespace) -> int:
     result = compare_to_baseline(args.baseline, args.current, args.tolerances)
 
-    console = Console()
-    if not console.is_terminal:  # CI logs: wide enough that metric names are not wrapped
-        console = Console(width=180)
+    console = OutputConsole()
     console.print(_table(result, args.baseline, args.current))
 
     for note in result.notes:

@@ -18,6 +18,7 @@ import torch
 
 from .. import atomic
 from ..errors import AicamError
+from ..logs import native_stderr_to_log
 from ..models.student import FullResPath, StudentConfig
 from . import fullres as kernel
 from ..yuv import Yuv420, YuvStandard
@@ -57,9 +58,10 @@ def load_kernel(spec: KernelSpec, target: dict | str = kernel.HOST_TARGET) -> Ca
             return _loaded[key]
         path = cache_dir() / f"fullres_{key}.so"
         if not path.is_file():
-            lib = kernel.build(spec, resolved)
-            with atomic.atomic_path(path) as tmp:  # the temporary name ends in .so, as the linker needs
-                lib.mod.export_library(str(tmp))
+            with native_stderr_to_log():  # TVM's C++ warnings go into the command's log file
+                lib = kernel.build(spec, resolved)
+                with atomic.atomic_path(path) as tmp:  # the temporary name ends in .so, as the linker needs
+                    lib.mod.export_library(str(tmp))
         _loaded[key] = tvm.runtime.load_module(str(path))["fullres"]
         return _loaded[key]
 

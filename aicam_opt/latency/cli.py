@@ -68,10 +68,11 @@ def _si(n: float) -> str:
 
 
 def print_cost_table(doc: dict, top: int) -> None:
-    from rich.console import Console
+    from ..cost.records import PARAMS
+    from ..terminal import OutputConsole
     from rich.table import Table
 
-    console = Console()
+    console = OutputConsole()
     total = doc["total"]
     place = ", ".join(f"{p}: {a['unit']}/{a['precision']}" + (f"x{a['cores']}" if a["cores"] else "")
                       + f" via {a['runtime']}" for p, a in doc["placement"].items())
@@ -109,7 +110,7 @@ def print_cost_table(doc: dict, top: int) -> None:
                       f"[bold]{v['runtime']}[/bold]" + (f" (with {v['figures_from']}'s fitted figures)"
                                                         if v.get("figures_from") else ""))
     console.print(f"[bold]total[/bold]: {_si(total['macs'])} MACs, {_si(total['flops'])} FLOPs, {_si(total['bytes'])}B counted "
-                  f"({_si(total['bytes_moved'])}B moved after fusion), {_si(total['params'])} params")
+                  f"({_si(total['bytes_moved'])}B moved after fusion), {total['params']:,} params: {PARAMS}")
     console.print(f"[bold]latency[/bold]: {total['latency_ms']:.2f} ms = {parts} + calls {total['call_overhead_ms']:.2f} ms "
                   f"+ transfers {total['transfer_ms']:.2f} ms ({_si(total['transfer_bytes'])}B)")
     budget = doc["budget"]
@@ -140,10 +141,10 @@ def run_cost(args: argparse.Namespace) -> int:
 
 def print_validation(report: dict) -> None:
     import pandas as pd
-    from rich.console import Console
+    from ..terminal import OutputConsole
     from rich.table import Table
 
-    console = Console()
+    console = OutputConsole()
     rows = pd.DataFrame(report["rows"])
     table = Table(title=f"{report['target']}: {report['method']}", title_justify="left")
     for col in rows.columns:
@@ -159,7 +160,7 @@ def print_validation(report: dict) -> None:
 
 
 def print_user_rows(rows: list[dict]) -> None:
-    from rich.console import Console
+    from ..terminal import OutputConsole
     from rich.table import Table
 
     table = Table(title="your rows: measured, predicted by the committed calibration (before) and by the refit (after)",
@@ -170,7 +171,7 @@ def print_user_rows(rows: list[dict]) -> None:
     for r in rows:
         table.add_row(r["model"], r["unit"], r["precision"], "yes" if r["fitted"] else "no (predicted only)",
                       show(r["measured_ms"]), show(r["predicted_before_ms"]), show(r["predicted_after_ms"]))
-    Console().print(table)
+    OutputConsole().print(table)
 
 
 def _command(args: argparse.Namespace) -> str:

@@ -9,7 +9,7 @@ stages and CI read it; add keys, never rename or remove them):
       "workload": {"name": str, "height": int, "width": int},
       "placement": {part: {"unit": str, "precision": str, "cores": int | null, "runtime": str}},
       "total": {
-        "macs", "flops", "params": int,          # arithmetic of the graph as counted
+        "macs", "flops", "params": int,          # arithmetic of the graph as counted; params: cost.records.PARAMS
         "bytes": int,                            # bytes read + written, as counted (unfused, model dtype)
         "bytes_moved": int,                      # after fusion, at each unit's precision
         "latency_ms": float,                     # predicted: parts + call overheads + transfers

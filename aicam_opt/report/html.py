@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..compress.candidate import Candidate
+from ..cost.records import PARAMS
 from ..evaluate.eval_set import PSEUDO_PAIR_PREFIX
 from ..search.blocks import EvaluationSet, StudentBlock
 from ..search.winners import WinnersDocument
@@ -104,7 +105,7 @@ def student_table(student: StudentBlock) -> str:
                    f"<td>{student.macs[w] / 1e9:.2f}</td><td>{student.peak_memory_mb[w]:.0f}</td></tr>"
                    for w in student.predicted_latency_ms)
     return ("<table id='student'><tr><th>workload</th><th>predicted latency (ms)</th><th>GMAC</th><th>peak memory (MB)</th></tr>"
-            f"{rows}</table><p>placement {escape(str(student.placement))}, {student.params} parameters, "
+            f"{rows}</table><p>placement {escape(str(student.placement))}, {student.params:,} {escape(PARAMS)}, "
             + (f"fastest uncompressed placement {escape(str(student.best_placement))} ("
                + ", ".join(f"{escape(k)} {v:.1f} ms" for k, v in (student.best_predicted_latency_ms or {}).items())
                + "), " if student.best_placement else "") +
@@ -127,6 +128,17 @@ def evaluation_text(measured_on: EvaluationSet | None) -> str:
         clip = ("<b>no video clip in the data: flicker was not measured and the flicker limit was not applied</b>")
     return (f"<p>Quality measured on {escape(str(measured_on.data))}: {kind}, {len(measured_on.photos)} "
             f"photo(s) in all; {clip}.</p>")
+
+
+def excluded_note(excluded: pd.DataFrame | None) -> str:
+    """What the grey hollow markers of the plots are."""
+    if excluded is None or not len(excluded):
+        return "<p>No complete trial broke a constraint.</p>"
+    trials = ", ".join(f"#{n}" for n in excluded["trial"])
+    return (f"<p id='excluded-note'>Grey hollow markers: {len(excluded)} trial(s) ({trials}) excluded by a constraint "
+            "(latency or memory budget, flicker limit). They may plot below or left of the front but were never "
+            "candidates for it or for a winner; the table <a href='#excluded'>Trials excluded by a constraint</a> "
+            "says why.</p>")
 
 
 def page(title: str, sections: list[tuple[str, str]]) -> str:

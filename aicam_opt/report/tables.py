@@ -10,6 +10,23 @@ from ..search.records import TrialRecord, trial_records
 from ..search.space import SearchSpace
 
 
+def exclusion_reason(constraints: dict[str, float] | None) -> str:
+    """Why a complete trial is not a candidate: each constraint it broke and by how much ("" when none)."""
+    reasons = []
+    for name, excess in (constraints or {}).items():
+        if excess <= 0:
+            continue
+        if name.startswith("latency_ms."):
+            reasons.append(f"{name.split('.', 1)[1]} latency over its budget by {excess:.1f} ms")
+        elif name == "peak_memory_mb":
+            reasons.append(f"peak memory over its budget by {excess:.0f} MB")
+        elif name == "flicker":
+            reasons.append(f"flicker over the limit (student + allowance) by {excess:.3f}")
+        else:
+            reasons.append(f"{name} over its limit by {excess:.3g}")
+    return "; ".join(reasons)
+
+
 def trial_row(trial: FrozenTrial, space: SearchSpace, record: TrialRecord | None = None) -> dict:
     """Parameters, metrics, predicted latency/memory per workload, state, fidelity and duration, and the
     latency measured on the device (columns device.*) for the trials optimize --measure-top measured."""
@@ -17,7 +34,8 @@ def trial_row(trial: FrozenTrial, space: SearchSpace, record: TrialRecord | None
     row: dict = {"trial": trial.number, "state": trial.state.name, "fidelity": record.fidelity or "",
                  "feasible": record.feasible if trial.state.name == "COMPLETE" else False,
                  "duration_s": trial.duration.total_seconds() if trial.duration else None,
-                 "reused_from": record.reused_from, "fail_reason": record.fail_reason or ""}
+                 "reused_from": record.reused_from, "fail_reason": record.fail_reason or "",
+                 "excluded_by": exclusion_reason(record.constraints) if trial.state.name == "COMPLETE" else ""}
     row.update({f"param.{k}": v for k, v in trial.params.items()})
     if trial.values:
         row.update({f"objective.{name}": v for name, v in zip(space.objectives, trial.values)})

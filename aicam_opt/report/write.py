@@ -82,9 +82,11 @@ def write_reports(out_dir: Path, study: optuna.Study, space: SearchSpace, target
     budget = target.budgets.latency_ms.get(workload)
     title = f"{target.name}: {space.name} search, {len(trials)} trials"
     numbers = {role: (t.number if t else None) for role, t in winners.items()}
-    pareto_png(trials, front_frame, numbers, workload, budget.value if budget else None,
-               student.latency_ms[workload], space.quality_tolerance_db, folder.pareto_png, title)
-    pareto_html(pareto_figure(trials, workload, title), folder.pareto_html)
+    budget_ms = budget.value if budget else None
+    pareto_png(trials, front_frame, numbers, workload, budget_ms, student.latency_ms[workload],
+               space.quality_tolerance_db, folder.pareto_png, title)
+    pareto_html(pareto_figure(trials, front_frame, numbers, workload, budget_ms, student.latency_ms[workload],
+                              space.quality_tolerance_db, title), folder.pareto_html)
 
     compile_report = CompileDocument.load_optional(folder.compile_report)
     winners_doc.save(folder.winners)
@@ -100,6 +102,7 @@ def report_html(folder: ReportFolder, study: optuna.Study, space: SearchSpace, t
                 winners_doc: WinnersDocument, trials, front_frame, compile_report: CompileDocument | None) -> str:
     counts = trial_counts(study)
     budget = StudyRecord.from_study(study).budget
+    excluded = excluded_frame(trials, space.latency_objective)
     intro = (f"<p>Search space <b>{escape(space.name)}</b> ({escape(space.description)}), sampler "
              f"{escape(space.sampler.kind)} seed {space.sampler.seed}; objectives {escape(', '.join(space.objectives))}; "
              f"budget {budget if budget is not None else 'unknown'} trials; {counts.complete} complete trials ({counts.full_fidelity} at full fidelity), {counts.failed} failed. "
@@ -108,7 +111,8 @@ def report_html(folder: ReportFolder, study: optuna.Study, space: SearchSpace, t
              "measured on the evaluation split against the uncompressed student.</p>")
     sections = [("Summary", intro),
                 ("Pareto front", html.inline_image(folder.pareto_png, "image/png") +
-                 f'<p><a href="{folder.pareto_html.name}">interactive plot</a> (hover a point for its parameters)</p>'),
+                 f'<p><a href="{folder.pareto_html.name}">interactive plot</a> (hover a point for its parameters)</p>'
+                 + html.excluded_note(excluded)),
                 ("Uncompressed student", html.student_table(winners_doc.student)),
                 ("Winners", html.winners_table(winners_doc) + "<ul>" + "".join(
                     f"<li><b>{escape(r)}</b>: {escape(m)}</li>" for r, m in winners_doc.roles.items()) + "</ul>")]
@@ -127,9 +131,22 @@ def report_html(folder: ReportFolder, study: optuna.Study, space: SearchSpace, t
         sections.append(("Compiled winners", compile_section(compile_report)))
     sections.append(("Front", html.table(front_frame[[c for c in front_frame.columns if not c.startswith("constraint")]]
                                          if len(front_frame) else None, table_id="front")))
+    sections.append(("Trials excluded by a constraint", html.table(excluded, table_id="excluded")))
     failed = trials[trials["state"] == "FAIL"][["trial", "fail_reason"]] if len(trials) else None
     sections.append(("Failed trials", html.table(failed, table_id="failed")))
     return html.page(f"aicam_opt report: {target}", sections)
+
+
+def excluded_frame(trials: pd.DataFrame, workload: str) -> pd.DataFrame | None:
+    """The complete trials that broke a constraint, with why: they may plot beyond the front, but were never
+    candidates for it or for a winner."""
+    if not len(trials):
+        return None
+    rows = trials[(trials["state"] == "COMPLETE") & trials["excluded_by"].fillna("").astype(bool)]
+    columns = {"trial": "trial", "fidelity": "fidelity", "excluded_by": "excluded by",
+               "quality.psnr_drop_vs_student": "PSNR drop (dB)", "quality.deltae_vs_student": "ΔE2000",
+               f"latency_ms.{workload}": f"{workload} latency (ms)"}
+    return rows[[c for c in columns if c in rows.columns]].rename(columns=columns)
 
 
 def _quality_frame(quality: dict) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..errors import AicamError
 from ..latency.target import Target
+from ..terminal import OutputConsole
 from .folder import ReportFolder
 from .objective import Objective, SearchContext, student_figures
 from .pareto import feasible_front, pick_winners
@@ -58,7 +59,8 @@ def redacted(url: str) -> str:
         return re.sub(r"(://[^:/@]*):.*@", r"\1:***@", url)
 
 
-def _password(url: str) -> str | None:
+def storage_password(url: str) -> str | None:
+    """The password in a storage URL, if any (what the log file masks)."""
     try:
         return sqlalchemy.engine.make_url(url).password
     except Exception:
@@ -69,7 +71,7 @@ def _password(url: str) -> str | None:
 def _scrubbed(text: str, url: str) -> str:
     """A driver's error message, with the URL and its password (as given or URL-encoded) masked."""
     text = text.replace(url, redacted(url))
-    password = _password(url)
+    password = storage_password(url)
     for form in {password, quote(password or "", safe="")} - {None, ""}:
         text = text.replace(form, "***")
     return text
@@ -308,7 +310,7 @@ def run_search(ctx: SearchContext, study: optuna.Study, n_trials: int, console: 
                objective: Callable[[optuna.Trial], list[float]] | None = None) -> None:
     """Run trials until the study holds `n_trials` counted trials (resuming where it stands), sharing
     the budget with any other worker on the same study."""
-    console = console or Console()
+    console = console or OutputConsole()
     objective = objective or Objective(ctx)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     StudyRecord.store_budget(study, n_trials)  # what the summary records and the gate compares
@@ -330,11 +332,15 @@ def run_search(ctx: SearchContext, study: optuna.Study, n_trials: int, console: 
     seen_failed = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))}
     columns = (TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[status]}"))
-    with Progress(*columns, console=console, transient=False) as progress:
+    # Into a pipe or a log a live bar shows nothing until it ends: one line per finished trial instead.
+    with Progress(*columns, console=console, transient=False, disable=not console.is_terminal) as progress:
         task = progress.add_task("search", total=n_trials, completed=done, status=front_status(study, ctx.space))
 
         def update(study: optuna.Study, trial: FrozenTrial) -> None:
-            progress.update(task, completed=len(counted_trials(study)), status=front_status(study, ctx.space))
+            counted, status = len(counted_trials(study)), front_status(study, ctx.space)
+            progress.update(task, completed=counted, status=status)
+            if not console.is_terminal:
+                console.print(f"search: trial {trial.number} {trial.state.name.lower()}, {counted}/{n_trials} | {status}")
             seen_failed.add(trial.number)
             record = TrialRecord.from_trial(trial)
             if trial.state == TrialState.FAIL and record.surplus is None:
@@ -363,4 +369,4 @@ def run_search(ctx: SearchContext, study: optuna.Study, n_trials: int, console: 
                 time.sleep(POLL_S)
 
 
-__all__ = ["counted_trials", "open_storage", "open_study", "redacted", "run_search", "storage_url"]
+__all__ = ["counted_trials", "open_storage", "open_study", "redacted", "run_search", "storage_password", "storage_url"]

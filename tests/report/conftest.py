@@ -23,7 +23,7 @@ def figures(latency: float) -> dict:
             "peak_memory_mb": {w: 50.0 * k for w, k in zip(WORKLOADS, (1, 4, 6))}}
 
 
-def add_trial(study, out, number, drop, deltae, latency, placement, fidelity="full", state="COMPLETE"):
+def add_trial(study, out, number, drop, deltae, latency, placement, fidelity="full", state="COMPLETE", flicker=2.4):
     candidate = Candidate(name=f"t-{number:04d}", description=EVIL, quantization={"low_res": "fp16", "full_res": "fp16"},
                           placement={"low_res": "cpu", "full_res": placement})
     attrs = {"candidate": candidate.model_dump(mode="json"), "candidate_key": str(number), "fidelity": fidelity}
@@ -42,9 +42,10 @@ def add_trial(study, out, number, drop, deltae, latency, placement, fidelity="fu
         attrs.update({"dir": folder, "quality": {"psnr": 20.9 - drop, "student_psnr": 20.9, "psnr_drop_vs_student": drop,
                                                  "psnr_vs_student": 40.0, "deltae_vs_student": deltae,
                                                  "psnr_vs_teacher": 30.0, "deltae_vs_teacher": 2.0, "pairs": 2,
-                                                 "images": 3, "flicker": 2.4, "flicker_student": 2.34,
+                                                 "images": 3, "flicker": flicker, "flicker_student": 2.34,
                                                  "flicker_frames": 8},
-                      "figures": figures(latency), "constraints": {"latency_ms.preview": latency - 33}})
+                      "figures": figures(latency),
+                      "constraints": {"latency_ms.preview": latency - 33, "flicker": flicker - (2.34 + 0.15)}})
         trial = optuna.trial.create_trial(values=[drop, deltae, latency], params={"full_res": placement},
                                           distributions={"full_res": CategoricalDistribution(["cpu", "gpu"])},
                                           user_attrs=attrs)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ...kernels import fullres as fused
+from ...logs import native_stderr_to_log
 from .. import unit_kinds
 from ..audit import difference, part_model_cost_flops, summarize
 from ..backend import Compiled
@@ -59,6 +60,7 @@ def _kernel_op_entry(err: BaseException) -> dict[str, str]:
     return entry
 
 
+@native_stderr_to_log()  # TVM's C++ warnings go into the command's log file
 def _compile_kernel(spec: fused.KernelSpec, target: dict[str, Any]) -> Compiled:
     start = time.perf_counter()
     kind = unit_kinds.for_target(target)

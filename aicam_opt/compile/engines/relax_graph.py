@@ -32,6 +32,7 @@ import numpy as np
 from ...compress.quantize import ONNX_OPSET  # the opset parts.py exports with
 from ...cost.onnx_counter import count_onnx
 from ...cost.tvm_check import legalized_calls, our_buckets, tvm_buckets
+from ...logs import native_stderr_to_log
 from .. import unit_kinds
 from ..audit import difference, part_model_cost_flops, summarize
 from ..backend import Compiled, sha256_bytes, tir_codegen
@@ -41,6 +42,7 @@ from ..parts import RELAX_ONNX, LoadedCandidate, Part, export_full_res_onnx, ful
 _imported: dict[str, Any] = {}  # sha256 of the ONNX file -> prepared Relax module (IRModules are immutable)
 
 
+@native_stderr_to_log()  # TVM's C++ warnings go into the command's log file
 def import_onnx(onnx_path: str | Path):
     """ONNX -> Relax with the weights bound as constants, batch norm decomposed, constants folded.
 
@@ -80,6 +82,7 @@ def relax_pipeline_for(tgt):
     return relax.get_pipeline("default")
 
 
+@native_stderr_to_log()
 def compile_relax(onnx_path: str | Path, target: dict[str, Any]) -> Compiled:
     """An ONNX part compiled for `target` (CompileFailure naming the stage and ops otherwise)."""
     from tvm import relax
