@@ -87,9 +87,12 @@ class _Session:
     def adopt(self) -> None:
         """Send every library logger that exists now to the root logger (without its own handlers). Loggers
         not made yet are not created here: NNCF makes its logger of its own class when it is imported."""
-        for name in LIBRARIES:
-            logger = logging.root.manager.loggerDict.get(name)
-            if isinstance(logger, logging.Logger) and (logger.handlers or not logger.propagate):
+        # a library's sub-loggers too: torch gives `torch.onnx`, `torch.distributed`, ... handlers of their own
+        for name, logger in list(logging.root.manager.loggerDict.items()):
+            if not (isinstance(logger, logging.Logger) and any(name == lib or name.startswith(lib + ".")
+                                                               for lib in LIBRARIES)):
+                continue
+            if logger.handlers or not logger.propagate:
                 self.saved.setdefault(name, (list(logger.handlers), logger.propagate))
                 logger.handlers, logger.propagate = [], True
 

@@ -124,3 +124,23 @@ def test_a_library_imported_during_the_command_is_routed_too(tmp_path, capfd, mo
     assert "INFO chatty_lib: used mid-command" in path.read_text()
     assert len(chatty_lib.logger.handlers) == 1 and chatty_lib.logger.propagate is False  # as it made itself
     assert not any(isinstance(f, logs._AdoptOnImport) for f in sys.meta_path)
+
+
+def test_a_library_sub_logger_with_its_own_handler_goes_to_the_file(tmp_path, capfd):
+    """torch gives sub-loggers (torch.onnx's exporter, torch.distributed, ...) console handlers of their own
+    that do not propagate: the ONNX exporter's 'torchvision is not installed' warnings reached the console."""
+    import sys
+
+    sub = logging.getLogger("torch.onnx._test_exporter_registration")
+    own = logging.StreamHandler(sys.stderr)
+    sub.addHandler(own)
+    sub.propagate = False
+    try:
+        with routed_logs(tmp_path) as path:
+            sub.warning("torchvision is not installed. Skipping torchvision::nms")
+        assert "torchvision is not installed" not in capfd.readouterr().err
+        assert "WARNING torch.onnx._test_exporter_registration: torchvision is not installed" in path.read_text()
+        assert sub.handlers == [own] and sub.propagate is False  # put back afterwards
+    finally:
+        sub.removeHandler(own)
+        sub.propagate = True
