@@ -144,3 +144,29 @@ def test_a_library_sub_logger_with_its_own_handler_goes_to_the_file(tmp_path, ca
     finally:
         sub.removeHandler(own)
         sub.propagate = True
+
+
+def test_evaluate_and_calibrate_write_their_library_logs_beside_their_outputs(tmp_path, monkeypatch):
+    """Each command that writes a report routes library logs beside it: evaluate next to --out, calibrate next
+    to its refit (--out) or, without one, next to the validation reports."""
+    from aicam_opt.cli import main
+    from aicam_opt.evaluate import cli as evaluate_cli
+    from aicam_opt.latency import calibrate
+
+    def fake_evaluate(*args, **kwargs):
+        logging.getLogger("torch").warning("a torch warning while evaluating")
+        raise SystemExit(7)  # the routing is what is checked, not an evaluation
+
+    monkeypatch.setattr(evaluate_cli, "evaluate_models", fake_evaluate)
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--out", str(tmp_path / "eval" / "report.json")])
+    assert "a torch warning while evaluating" in (tmp_path / "eval" / LOG_FILE).read_text()
+
+    def fake_calibrate(*args, **kwargs):
+        logging.getLogger("onnxruntime").warning("an onnxruntime warning while calibrating")
+        raise SystemExit(7)
+
+    monkeypatch.setattr(calibrate, "calibrate", fake_calibrate)
+    with pytest.raises(SystemExit):
+        main(["calibrate", "--target", "host", "--out", str(tmp_path / "cal" / "host.json")])
+    assert "an onnxruntime warning while calibrating" in (tmp_path / "cal" / LOG_FILE).read_text()

@@ -3,12 +3,15 @@ aicam_opt.evaluate.report)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+from pathlib import Path
 
 from rich.table import Table
 
 from ..api import evaluate_models
 from ..config import save_json
+from ..logs import routed_logs
 from ..terminal import OutputConsole
 from .look import look_bars
 from .report import DEFAULT_MODELS
@@ -23,13 +26,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clip-long-side", type=int, default=None,
                    help="measure flicker on the clip downscaled to this long side (a smaller preview); default: as stored")
     p.add_argument("--json", action="store_true", help="print the JSON report instead of tables")
-    p.add_argument("--out", help="also write the JSON report to this file (atomically)")
+    p.add_argument("--out", help="also write the JSON report to this file (atomically); library logs then go to "
+                                 "aicam-opt.log beside it")
+    p.add_argument("-v", "--verbose", action="store_true", help="with --out: show library logs on the console too")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     models = {**DEFAULT_MODELS, **({"model": args.model} if args.model else {})}
-    report = evaluate_models(models, args.data, args.max_frames, args.clip_long_side)
+    # with --out, library logs go beside the report; without, nothing is written and the console keeps them
+    routing = routed_logs(Path(args.out).resolve().parent, verbose=args.verbose) if args.out else contextlib.nullcontext()
+    with routing:
+        report = evaluate_models(models, args.data, args.max_frames, args.clip_long_side)
     if args.out:
         save_json(report, args.out)
     if args.json:

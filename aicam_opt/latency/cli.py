@@ -52,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="rows measured on your device (aicam-opt measure --save-rows FILE; schema of "
                           "shared/calibration/*.yaml), fitted together with the target's sources; needs --out. "
                           "Validates the refit and prints each row measured, predicted before and after")
+    cal.add_argument("-v", "--verbose", action="store_true",
+                     help="show library logs (onnxruntime, torch, TVM) on the console too; they always go to aicam-opt.log "
+                          "beside what calibrate writes")
     cal.add_argument("--out", metavar="PATH", help="where to write the fitted calibration (default: "
                                                    "targets/calibration/<target>.json); use it with "
                                                    "`aicam-opt optimize|measure|cost --calibration PATH`")
@@ -186,14 +189,25 @@ def _command(args: argparse.Namespace) -> str:
 def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..errors import AicamError
+    from ..logs import routed_logs
     from . import calibrate
-    from .model import load_calibration
     from .target import load_target
-    from .user_rows import comparison, read_user_rows
 
     target = load_target(args.target)
     target.calibration_recipe()  # a target without a `calibration:` block is named before anything runs
+    # library logs beside what it writes: the refit's folder, else the validation reports'
+    with routed_logs(Path(args.out).resolve().parent if args.out else calibrate.REPORTS_DIR, verbose=args.verbose):
+        return _run_calibrate(args, target)
+
+
+def _run_calibrate(args: argparse.Namespace, target) -> int:
+    from pathlib import Path
+
+    from ..errors import AicamError
+    from . import calibrate
+    from .model import load_calibration
+    from .user_rows import comparison, read_user_rows
+
     if args.measurements:
         if args.validate_only:
             raise AicamError("--measurements refits, --validate-only does not: give one of them")
