@@ -27,6 +27,7 @@ import contextlib
 import datetime
 import importlib.abc
 import importlib.machinery
+import io
 import logging
 import os
 import re
@@ -130,6 +131,11 @@ def log_path() -> Path | None:
     return _active.path if _active is not None else None
 
 
+def log_written() -> Path | None:
+    """The log file of the running command if anything has been written to it yet, else None."""
+    return _active.path if _active is not None and _active.stream.opened else None
+
+
 def hide(secret: str | None) -> None:
     """Mask `secret` (a database password) wherever it would reach the log file."""
     if secret and _active is not None:
@@ -144,6 +150,44 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     logging.getLogger(f"{OWN}.warnings" if own else "py.warnings").warning(text)
 
 
+class _LazyLog(io.TextIOBase):
+    """The log file, created (with its folder) by the first write: a command refused before any work
+    writes nothing. Line-buffered, so that its lines keep their order with fd 2's."""
+
+    def __init__(self, path: Path, header: str) -> None:
+        super().__init__()
+        self.path, self.header, self._file = path, header, None
+
+    @property
+    def opened(self) -> bool:
+        return self._file is not None
+
+    def _open(self) -> TextIO:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+            self._file.write(self.header)
+        return self._file
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return self._open().write(text)
+
+    def flush(self) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.flush()
+
+    def fileno(self) -> int:
+        return self._open().fileno()
+
+    def close(self) -> None:
+        if self._file is not None and not self._file.closed:
+            self._file.close()
+        super().close()
+
+
 @contextlib.contextmanager
 def routed_logs(out_dir: str | os.PathLike, verbose: bool = False, title: str = "") -> Iterator[Path]:
     """Route library logs, warnings and NNCF's progress bars into `out_dir`/aicam-opt.log (appended: a
@@ -152,10 +196,9 @@ def routed_logs(out_dir: str | os.PathLike, verbose: bool = False, title: str = 
     import rich
 
     path = Path(out_dir) / LOG_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stream = open(path, "a", encoding="utf-8", buffering=1)  # line-buffered: lines in order with fd 2 writes
     redact = Redact()
-    stream.write(f"==== {datetime.datetime.now():%Y-%m-%d %H:%M:%S} {redact.scrub(title or ' '.join(sys.argv))}\n")
+    stream = _LazyLog(path, f"==== {datetime.datetime.now():%Y-%m-%d %H:%M:%S} "
+                            f"{redact.scrub(title or ' '.join(sys.argv))}\n")
     to_file = logging.StreamHandler(stream)
     to_file.setFormatter(logging.Formatter(FORMAT))
     to_file.addFilter(redact)
@@ -182,7 +225,8 @@ def routed_logs(out_dir: str | os.PathLike, verbose: bool = False, title: str = 
         _active = session
         yield path
     except BaseException:
-        logging.getLogger(OWN).info("stopped by an exception", exc_info=True)  # the file only: the CLI prints it
+        if stream.opened:  # a run refused before any work leaves no log (nor its folder) behind
+            logging.getLogger(OWN).info("stopped by an exception", exc_info=True)  # the file only: the CLI prints it
         raise
     finally:
         _active = previous

@@ -39,7 +39,7 @@ from .data import resolve
 from .latency.document import cost_document, shipped_cost
 from .latency.documents import CostReport
 from .errors import AicamError
-from .logs import hide, log_path, routed_logs
+from .logs import hide, log_written, routed_logs
 from .latency.model import Assignment, LatencyModel, Placement, calibration_in_use, load_calibration, using_calibration
 from .latency.target import load_target
 from .report import write_reports
@@ -210,8 +210,9 @@ def _run_optimize(options: OptimizeOptions, target, space, calibration, remote, 
                       + ", ".join(f"{r} {ms:.0f} ms" for r, ms in measured.host_ms.items()))
         write_reports(out, study, space, target.name)
     seconds = time.perf_counter() - start
-    console.print(f"wrote {out}/{{{', '.join(ReportFolder.REPORTS)}}} in {seconds:.0f} s; library logs and warnings "
-                  f"in {log_path()}")
+    written = log_written()
+    console.print(f"wrote {out}/{{{', '.join(ReportFolder.REPORTS)}}} in {seconds:.0f} s"
+                  + (f"; library logs and warnings in {written}" if written else "; the libraries logged nothing"))
     return OptimizeResult(out, target.name, winners, compiled, measured, seconds, device)
 
 

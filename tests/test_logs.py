@@ -92,9 +92,17 @@ def test_an_error_inside_is_logged_and_raised_and_everything_restored(tmp_path):
     handlers, level = list(root.handlers), root.level
     show = warnings.showwarning
     with pytest.raises(ValueError), routed_logs(tmp_path) as path:
+        logging.getLogger("tvm").warning("work had started")
         raise ValueError("the command failed")
     assert root.handlers == handlers and root.level == level and warnings.showwarning is show
     assert "ValueError: the command failed" in path.read_text()
+
+
+def test_a_command_refused_before_any_work_leaves_no_log_and_no_folder(tmp_path):
+    out = tmp_path / "never"
+    with pytest.raises(ValueError), routed_logs(out):
+        raise ValueError("refused: a typo in the candidate")
+    assert not out.exists()
 
 
 def test_a_library_imported_during_the_command_is_routed_too(tmp_path, capfd, monkeypatch):
