@@ -217,11 +217,9 @@ def _part_rows(source: PartRows, target: Target, remeasure: bool, log: Log) -> M
         if row.part == "low_res" and row.student is None:
             raise AicamError(f"{path}: measurements[{i}] ({row.model}): no `student` configuration to count the part's "
                              "ops from; measure the rows again with this version (aicam-opt measure writes it)")
-    user = read_user_rows([path], target)
+    user = read_user_rows([path], target, parts=("low_res",))
     rows = []
     for r in user.of("ops"):
-        if r.row.part != "low_res":
-            continue
         split = "validation" if r.row.model in source.validation else "calibration"
         rows.append(Measurement(r.fit_row(), {"model": r.label, "unit": r.row.unit, "runtime": r.assignment.runtime,
                                               "precision": r.row.precision}, split, digits=4))

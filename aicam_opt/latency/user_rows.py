@@ -176,8 +176,9 @@ def _user_row(file: Path, index: int, row: MeasurementRow, target: Target) -> Us
     return UserRow(file, index, row, label, "ops", assignment, [op for op in ops if op.part == row.part])
 
 
-def read_user_rows(paths: list[str | Path], target: Target) -> UserRows:
-    """Every file's rows, checked against `target` (AicamError naming the file and row otherwise)."""
+def read_user_rows(paths: list[str | Path], target: Target, parts: tuple[str, ...] | None = None) -> UserRows:
+    """Every file's rows (only those of `parts`, if given), checked against `target` (AicamError naming the file
+    and row otherwise)."""
     if not paths:
         raise AicamError("--measurements needs at least one file of rows (aicam-opt measure --save-rows FILE)")
     rows = []
@@ -188,7 +189,8 @@ def read_user_rows(paths: list[str | Path], target: Target) -> UserRows:
                              f"refit that target (--target {document.target}) or measure again with --target {target.name}")
         if not document.measurements:
             raise AicamError(f"{path}: no rows under `measurements`; measure first (aicam-opt measure ... --save-rows {path})")
-        rows += [_user_row(path, i, row, target) for i, row in enumerate(document.measurements)]
+        rows += [_user_row(path, i, row, target) for i, row in enumerate(document.measurements)
+                 if parts is None or row.part in parts]
     return UserRows([Path(p) for p in paths], rows)
 
 
