@@ -226,6 +226,14 @@ class Prediction:
     def latency_ms(self) -> float:
         return sum(self.parts_ms.values()) + self.call_overhead_ms + self.transfer_ms
 
+    def per_frame_ms(self, grid_every: int) -> float:
+        """Video with grid reuse (runtime/grid_reuse.py): the low-res network runs on one frame in
+        `grid_every`, so its time per frame is divided by that; the rest is paid on every frame: the
+        full-res path, the downsample in front of the low-res network (the scene-cut detector reads it;
+        it is costed with the full-res part) and, conservatively, every call overhead and transfer."""
+        low_res = self.parts_ms.get("low_res", 0.0)
+        return self.latency_ms - low_res + low_res / grid_every
+
 
 def element_bytes(dtype: str) -> int:
     return DTYPE_BYTES.get(dtype.replace("torch.", ""), 4)
