@@ -42,6 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cost.workloads import is_video_workload, workload_name
 from ..errors import AicamError
 from .documents import CostDocument
 from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from ..cost.model_cost import ModelCost
 
 SCHEMA = CostDocument.SCHEMA
-STILL_WORKLOAD = "photo100mp"  # a still photo: its low-res part runs once, there is no grid to reuse
 
 
 def assignment(target: Target, unit: str, precision: str | None = None, cores: int | None = 1,
@@ -144,9 +144,9 @@ def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
     if isinstance(grid_every, bool) or not isinstance(grid_every, int) or grid_every < 1:
         raise AicamError(f"--grid-every {grid_every!r}: must be a whole number of frames, at least 1 (1: the grid is "
                          "predicted on every frame; e.g. 4 prices video with the low-res part on every fourth frame)")
-    if grid_every > 1 and workload is not None and not isinstance(workload, tuple) and workload.strip().lower() == STILL_WORKLOAD:
-        raise AicamError(f"--grid-every {grid_every}: grid reuse is for video frames, and {STILL_WORKLOAD} is a still "
-                         "(its low-res part runs once); use --workload video8k, preview or HxW, or leave --grid-every out")
+    if grid_every > 1 and workload is not None and not is_video_workload(workload):
+        raise AicamError(f"--grid-every {grid_every}: grid reuse is for video frames, and {workload_name(workload)} is a "
+                         "still (its low-res part runs once); use --workload video8k, preview or HxW, or leave --grid-every out")
     target = target if isinstance(target, Target) else load_target(target)
     placement = placement or parse_placement(target)
     latency = LatencyModel(target, load_calibration(target.name))
