@@ -55,20 +55,23 @@ def load_teacher(path: PathLike | None = None) -> Generator:
 
 def predict_cost(model: str | os.PathLike | nn.Module, target: str, workload: str | tuple[int, int] | None = None,
                  unit: str = "cpu", precision: str | None = None, cores: int | None = 1,
-                 place: Sequence[str] = (), runtime: str | None = None) -> CostReport:
+                 place: Sequence[str] = (), runtime: str | None = None, grid_every: int = 1) -> CostReport:
     """Count `model` ('student', 'teacher', a checkpoint, an .onnx file or a module) at `workload`
     ('preview', 'photo100mp', 'video8k', 'HxW' or (H, W); default preview, an ONNX graph: its own size) and
     predict its latency on `target` (a targets/*.yaml name or path), as `aicam-opt cost` does.
 
     The model runs on `unit` at `precision` (default: the unit's first) on `cores` CPU cores; `place` moves
     parts elsewhere ("low_res=dsp:int8", "full_res=gpu:fp16", "low_res=dsp:int8@tflite-npu"); `runtime` names
-    the runtime of `unit` (default: the unit's default_runtime in the target). Returns a CostReport: `.latency_ms`,
-    `.within_budget`, `.cost` (the counted ops), `.prediction` (per-op times), `.document()` (the JSON)."""
+    the runtime of `unit` (default: the unit's default_runtime in the target); `grid_every` N > 1 prices a student's
+    video frames with the grid predicted on one frame in N. Returns a CostReport: `.latency_ms`,
+    `.latency_ms_per_frame` (with `grid_every`), `.within_budget`, `.cost` (the counted ops), `.prediction`
+    (per-op times), `.document()` (the JSON)."""
     from .latency.document import cost_report, parse_placement
     from .latency.target import load_target
 
     loaded = load_target(target)
-    return cost_report(model, loaded, workload, parse_placement(loaded, unit, precision, cores, place, runtime))
+    return cost_report(model, loaded, workload, parse_placement(loaded, unit, precision, cores, place, runtime),
+                       grid_every)
 
 
 def enhance(image: np.ndarray | PathLike, dst: PathLike | None = None, model: str | os.PathLike | nn.Module = "student",

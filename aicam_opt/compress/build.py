@@ -19,8 +19,9 @@ from ..data import DataSource
 from ..evaluate.eval_set import require_evaluation_images
 from ..latency import Assignment, Placement
 from ..latency import load_model as load_latency_model
+from ..latency.model import workload_latency_ms
 from ..models.checkpoints import resolve_model, save_checkpoint
-from ..models.inference import enhance_array
+from ..models.inference import enhance_array, enhance_with_grid_every
 from ..models.student import StudentNet
 from .candidate import Candidate, check_feasible
 from .folder import CandidateFolder
@@ -84,7 +85,8 @@ def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int
     clock = time.perf_counter()
     if refs is None:
         refs = references(eval_source, lambda img: enhance_array(base, img), lambda img: enhance_array(teacher, img), eval_frames)
-    quality = candidate_quality(refs, lambda img: enhance_array(deployed, img))
+    quality = candidate_quality(refs, lambda img: enhance_array(deployed, img),
+                                clip=lambda: enhance_with_grid_every(deployed, candidate.video.grid_every))
     timings["evaluate_s"] = time.perf_counter() - clock
 
     metrics = CandidateMetrics(
@@ -165,9 +167,10 @@ def cost_metrics(net: StudentNet, candidate: Candidate) -> dict[str, Any]:
         "low_res": Assignment(candidate.placement.low_res, candidate.quantization.low_res),
         "full_res": Assignment(candidate.placement.full_res, candidate.quantization.full_res)})
     latency = load_latency_model(candidate.target)
-    out["predicted_latency_ms"] = {workload: latency.predict(model_cost(net, workload).ops if workload != COST_WORKLOAD
-                                                             else cost.ops, placement).latency_ms
-                                   for workload in (COST_WORKLOAD, "photo100mp")}
+    out["predicted_latency_ms"] = {
+        workload: workload_latency_ms(latency.predict(model_cost(net, workload).ops if workload != COST_WORKLOAD
+                                                      else cost.ops, placement), workload, candidate.video.grid_every)
+        for workload in (COST_WORKLOAD, "photo100mp")}
     return out
 
 

@@ -7,6 +7,7 @@
     pruning: {ratios: {trunk: 0.5, local: 0.5}, importance: magnitude, protected: []}
     quantization: {low_res: int8, full_res: fp16}
     placement: {low_res: dsp, full_res: gpu}
+    video: {grid_every: 4}   # absent: 1, the grid predicted on every frame
 
 `check_feasible(candidate, base_config)` rejects what cannot be built or cannot run (a precision the
 unit does not support, a grid below the network's minimum) before any compute: loading the target
@@ -78,6 +79,17 @@ class QuantizationSpec(Config):
     calibration_images: int = Field(32, ge=1, le=1000, description="training-split photos for activation ranges")
 
 
+MAX_GRID_EVERY = 64  # about two seconds of video on one grid: a longer hold is a still, not a stream
+
+
+class VideoSpec(Config):
+    """How the candidate runs video (runtime/grid_reuse.py)."""
+
+    grid_every: int = Field(1, ge=1, le=MAX_GRID_EVERY, description="the low-res part predicts the grid on one frame in N and "
+                            "the frames between reuse it: video workloads are priced with its time / N, flicker is "
+                            "measured with the reuse (`aicam-opt enhance --grid-every N` runs it)")
+
+
 class PlacementSpec(Config):
     low_res: UnitName = "cpu"
     full_res: UnitName = "cpu"
@@ -92,6 +104,7 @@ class Candidate(Config):
     pruning: PruningSpec = PruningSpec()
     quantization: QuantizationSpec = QuantizationSpec()
     placement: PlacementSpec = PlacementSpec()
+    video: VideoSpec = VideoSpec()
 
     def student_config(self, base: StudentConfig) -> StudentConfig:
         """The configured (not yet pruned) architecture: `base` with the architecture fields overridden."""

@@ -6,7 +6,8 @@ candidate of a search. Metrics:
   embedded set) of the student minus that of the candidate: how much quality the compression lost;
 - deltae_vs_student / psnr_vs_student: CIEDE2000 and PSNR between candidate and student outputs;
 - psnr_vs_teacher / deltae_vs_teacher: fidelity to the teacher's outputs;
-- flicker (8-bit levels, see evaluate.flicker) of the student and the candidate on the evaluation clip.
+- flicker (8-bit levels, see evaluate.flicker) of the student and the candidate on the evaluation clip
+  (the candidate with its video grid reuse, `video.grid_every`).
 Images: the evaluation FiveK pairs plus the evaluation photos (Kodak/CBSD) at 768 pixels long side.
 """
 from __future__ import annotations
@@ -75,7 +76,10 @@ def _mean_delta_e(reference_lab: dict[str, np.ndarray], output_lab: dict[str, np
     return float(np.mean([deltaE_ciede2000(reference_lab[n], output_lab[n]).mean() for n in output_lab]))
 
 
-def candidate_quality(refs: References, candidate: Enhancer) -> dict[str, float | int | None]:
+def candidate_quality(refs: References, candidate: Enhancer,
+                      clip: Callable[[], Enhancer] | None = None) -> dict[str, float | int | None]:
+    """`candidate` on the photos; the clip's frames, in order, through a fresh `clip()` enhancer (one that
+    may carry state from frame to frame, e.g. a grid reused over frames), else `candidate` too."""
     out = {name: candidate(x) for name, x in refs.photos.items()}
     lab = {name: rgb2lab(np.clip(img, 0, 1)) for name, img in out.items()}
     candidate_psnr = mean_psnr(out, _experts(refs.pairs))
@@ -91,7 +95,8 @@ def candidate_quality(refs: References, candidate: Enhancer) -> dict[str, float 
         "images": len(out),
     }
     if refs.frames:
-        quality["flicker"] = flicker_metric.flicker([candidate(f) for f in refs.frames], refs.motion)
+        frame_enhancer = clip() if clip is not None else candidate
+        quality["flicker"] = flicker_metric.flicker([frame_enhancer(f) for f in refs.frames], refs.motion)
         quality["flicker_student"] = refs.student_flicker
         quality["flicker_frames"] = len(refs.frames)
     return quality

@@ -65,11 +65,17 @@ class CompressedStudent(nn.Module):
         # fp16: the full-res path evaluated in half precision end to end (inputs, weights, arithmetic)
         self.full_res_half = copy.deepcopy(full_res).half() if full_res_precision == "fp16" else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        grid = self.low_res(downsample(x, self.lowres_size))
+    def grid(self, x: torch.Tensor) -> torch.Tensor:
+        return self.low_res(downsample(x, self.lowres_size))
+
+    def with_grid(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """The full-res path with a given grid (a video frame may use another frame's)."""
         if self.full_res_half is not None:
             return self.full_res_half(x.half(), grid.half()).float()
         return self.full_res(x, grid)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.with_grid(x, self.grid(x))
 
 
 class ExportedStudent(nn.Module):

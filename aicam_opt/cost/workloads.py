@@ -16,6 +16,10 @@ WORKLOADS: dict[str, tuple[int, int]] = {
     "video8k": (4320, 7680),      # 7680x4320, an 8K video frame
 }
 
+# Stills: the low-res part runs once per picture. Every other workload is a frame of a stream (preview,
+# video), where the grid may be reused over frames (runtime/grid_reuse.py).
+STILL_WORKLOADS = ("photo100mp",)
+
 # Far beyond any camera sensor: catches a typo such as an extra digit before it becomes a huge count.
 MAX_SIDE = 65536
 
@@ -35,6 +39,11 @@ def parse_workload(spec: str | tuple[int, int]) -> tuple[int, int]:
         raise AicamError(f"workload {spec!r}: not a known workload or HxW size. Use one of "
                          f"{', '.join(WORKLOADS)} or height x width in pixels, e.g. 1080x1920")
     return _checked(int(match.group(1)), int(match.group(2)), spec)
+
+
+def is_video_workload(spec: str | tuple[int, int]) -> bool:
+    """A frame of a stream (preview, video8k, any HxW), not a still."""
+    return workload_name(spec) not in STILL_WORKLOADS
 
 
 def workload_name(spec: str | tuple[int, int]) -> str:

@@ -2,7 +2,7 @@
 
 `aicam-opt cost MODEL --target TARGET [--unit cpu|gpu|dsp] [--precision fp32|fp16|int8] [--cores N]
 [--runtime NAME] [--workload preview|photo100mp|video8k|HxW] [--place PART=UNIT[:PRECISION][@RUNTIME] ...]
-[--top K] [--json]`
+[--grid-every N] [--top K] [--json]`
 
 Each part is priced for a runtime (tvm, paddle-lite, nnapi, tflite-gpu, tflite-npu, onnxruntime: the
 ones the unit lists in the target YAML): the unit's `default_runtime` unless `--runtime` (the whole
@@ -36,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "models, the graph's own input size for an .onnx file")
     cost.add_argument("--place", action="append", default=[], metavar="PART=UNIT[:PRECISION][@RUNTIME]",
                       help="place one part elsewhere, e.g. --place low_res=dsp:int8@tflite-npu --place full_res=gpu:fp16")
+    cost.add_argument("--grid-every", type=int, default=1, metavar="N",
+                      help="a student's video frames with the grid predicted on one frame in N (aicam-opt enhance "
+                           "--grid-every): the low-res part's time per frame is divided by N; default 1")
     cost.add_argument("--top", type=int, default=25, help="ops shown in the table (most expensive first); 0 for all")
     cost.add_argument("--json", action="store_true", help="print the JSON document instead of the table")
     cost.add_argument("--calibration", metavar="PATH", help="predict with this fitted calibration (aicam-opt "
@@ -120,6 +123,13 @@ def print_cost_table(doc: dict, top: int) -> None:
     if budget["latency_ms"] is not None:
         verdict = "[green]within[/green]" if budget["within"] else "[red]OVER[/red]"
         console.print(f"budget for {w['name']}: {budget['latency_ms']} ms -> {verdict}")
+    reuse = doc.get("grid_reuse")
+    if reuse:
+        verdict = ("" if reuse["within_budget"] is None else
+                   " -> [green]within[/green] budget" if reuse["within_budget"] else " -> [red]OVER[/red] budget")
+        console.print(f"[bold]per video frame[/bold] with the grid predicted every {reuse['grid_every']} frames: "
+                      f"{reuse['latency_ms_per_frame']:.2f} ms (low-res {reuse['low_res_ms_per_frame']:.2f} ms a frame; "
+                      f"a key frame takes {total['latency_ms']:.2f} ms){verdict}")
     if total["uncounted_ops"]:
         console.print(f"[bold red]{total['uncounted_ops']} op(s) are UNCOUNTED[/bold red]: their cost is unknown, not zero; "
                       "the latency above leaves them out.")
@@ -133,7 +143,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
     with using_calibration(load_target(args.target).name, args.calibration):
         doc = predict_cost(args.model, args.target, args.workload, args.unit, args.precision, args.cores,
-                           args.place, runtime=args.runtime).document()
+                           args.place, runtime=args.runtime, grid_every=args.grid_every).document()
     if args.json:
         print(json.dumps(doc, indent=2))
     else:

@@ -21,6 +21,9 @@ stages and CI read it; add keys, never rename or remove them):
                        "figures_from": str | null}},      # ... through another runtime's fitted figures
       "by_class": {op_class: {"ops": int, "macs", "flops", "bytes": int, "latency_ms": float}},
       "budget": {"latency_ms": float | null, "within": bool | null},
+      "grid_reuse": {"grid_every": int,           # only with --grid-every N > 1 (video): the low-res part
+                     "low_res_ms_per_frame", "latency_ms_per_frame": float,  # ... runs on one frame in N
+                     "within_budget": bool | null},
       "ops": [ {                                  # execution order
         "name", "op", "op_class", "part", "unit", "precision", "dtype": str,
         "macs", "adds", "muls", "divs", "transcendentals", "compares", "flops",
@@ -39,6 +42,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..cost.workloads import is_video_workload, workload_name
 from ..errors import AicamError
 from .documents import CostDocument
 from .model import PARTS, Assignment, LatencyModel, Placement, Prediction, load_calibration
@@ -97,11 +101,17 @@ class CostReport:
     cost: ModelCost
     placement: Placement
     prediction: Prediction
+    grid_every: int = 1  # video: the low-res part runs on one frame in this many (runtime/grid_reuse.py)
 
     @property
     def latency_ms(self) -> float:
-        """Predicted latency: parts + call overheads + transfers."""
+        """Predicted latency of one frame with its own grid: parts + call overheads + transfers."""
         return self.prediction.latency_ms
+
+    @property
+    def latency_ms_per_frame(self) -> float:
+        """Predicted latency per video frame with the low-res part amortised over `grid_every` frames."""
+        return self.prediction.per_frame_ms(self.grid_every)
 
     @property
     def budget_ms(self) -> float | None:
@@ -114,15 +124,29 @@ class CostReport:
 
     def document(self) -> dict[str, Any]:
         """The JSON document (schema in the module doc)."""
-        return CostDocument.checked(cost_document(self.model, self.cost, self.target, self.prediction,
-                                                  self.placement)).to_json()
+        doc = cost_document(self.model, self.cost, self.target, self.prediction, self.placement)
+        if self.grid_every > 1:
+            budget = self.budget_ms
+            doc["grid_reuse"] = {"grid_every": self.grid_every,
+                                 "low_res_ms_per_frame": self.prediction.parts_ms["low_res"] / self.grid_every,
+                                 "latency_ms_per_frame": self.latency_ms_per_frame,
+                                 "within_budget": None if budget is None else self.latency_ms_per_frame <= budget}
+        return CostDocument.checked(doc).to_json()
 
 
 def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
-                workload: str | tuple[int, int] | None = None, placement: Placement | None = None) -> CostReport:
+                workload: str | tuple[int, int] | None = None, placement: Placement | None = None,
+                grid_every: int = 1) -> CostReport:
     """Count `model` ('teacher', 'student', a checkpoint, an .onnx file or a module) at `workload` (default:
     preview; an ONNX graph: its own size) and predict its latency on `target` (a name or a loaded Target)
-    with `placement` (default: the first CPU core at the CPU's first precision)."""
+    with `placement` (default: the first CPU core at the CPU's first precision). `grid_every` N > 1: a
+    student's video frames with the grid predicted on one frame in N (`CostReport.latency_ms_per_frame`)."""
+    if isinstance(grid_every, bool) or not isinstance(grid_every, int) or grid_every < 1:
+        raise AicamError(f"--grid-every {grid_every!r}: must be a whole number of frames, at least 1 (1: the grid is "
+                         "predicted on every frame; e.g. 4 prices video with the low-res part on every fourth frame)")
+    if grid_every > 1 and workload is not None and not is_video_workload(workload):
+        raise AicamError(f"--grid-every {grid_every}: grid reuse is for video frames, and {workload_name(workload)} is a "
+                         "still (its low-res part runs once); use --workload video8k, preview or HxW, or leave --grid-every out")
     target = target if isinstance(target, Target) else load_target(target)
     placement = placement or parse_placement(target)
     latency = LatencyModel(target, load_calibration(target.name))
@@ -131,7 +155,10 @@ def cost_report(model: str | os.PathLike | nn.Module, target: str | Target,
     cost = shipped_cost(model, workload, placement, target)
     prediction = latency.predict(cost.ops, placement)
     name = cost.model if not isinstance(model, (str, os.PathLike)) else os.fspath(model)
-    return CostReport(name, target, cost, placement, prediction)
+    if grid_every > 1 and "low_res" not in prediction.parts_ms:
+        raise AicamError(f"--grid-every {grid_every}: {name} has no low-res part that predicts a grid (only the "
+                         "student does); leave --grid-every out for it")
+    return CostReport(name, target, cost, placement, prediction, grid_every)
 
 
 def shipped_cost(model: str | os.PathLike | nn.Module, workload: str | tuple[int, int] | None,

@@ -93,6 +93,15 @@ class OpRow(JsonBlock):
     fused_into: str
 
 
+class GridReuse(JsonBlock):
+    """Video with the grid predicted on one frame in `grid_every` (`aicam-opt cost --grid-every N`)."""
+
+    grid_every: int
+    low_res_ms_per_frame: float  # the low-res part's latency / grid_every
+    latency_ms_per_frame: float  # total latency with the low-res part amortised
+    within_budget: bool | None   # latency_ms_per_frame against the workload's budget
+
+
 class CostDocument(Document):
     SCHEMA = "aicam_opt.cost/1"
 
@@ -105,6 +114,7 @@ class CostDocument(Document):
     by_class: dict[str, ClassCost]
     budget: Budget
     ops: list[OpRow]
+    grid_reuse: GridReuse | None = None  # only with grid reuse (grid_every > 1)
 
 
 class CostReport(Document):

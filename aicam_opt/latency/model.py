@@ -30,6 +30,7 @@ from pydantic import Field
 
 from ..config import Config, load_yaml
 from ..cost.records import OP_CLASSES, OpCost
+from ..cost.workloads import is_video_workload
 from ..kernels.spec import KernelSpec
 from .kernel_model import KernelCalibration, predict_kernel
 from ..errors import AicamError
@@ -225,6 +226,20 @@ class Prediction:
     @property
     def latency_ms(self) -> float:
         return sum(self.parts_ms.values()) + self.call_overhead_ms + self.transfer_ms
+
+    def per_frame_ms(self, grid_every: int) -> float:
+        """Video with grid reuse (runtime/grid_reuse.py): the low-res network runs on one frame in
+        `grid_every`, so its time per frame is divided by that; the rest is paid on every frame: the
+        full-res path, the downsample in front of the low-res network (the scene-cut detector reads it;
+        it is costed with the full-res part) and, conservatively, every call overhead and transfer."""
+        low_res = self.parts_ms.get("low_res", 0.0)
+        return self.latency_ms - low_res + low_res / grid_every
+
+
+def workload_latency_ms(prediction: Prediction, workload: str | tuple[int, int], grid_every: int = 1) -> float:
+    """The latency a workload is judged by: a video frame's with the low-res part amortised over
+    `grid_every` frames (`Prediction.per_frame_ms`), a still's whole."""
+    return prediction.per_frame_ms(grid_every) if is_video_workload(workload) else prediction.latency_ms
 
 
 def element_bytes(dtype: str) -> int:

@@ -30,6 +30,29 @@ def enhance_array(model: nn.Module, image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(y)
 
 
+def enhance_with_grid_every(model: nn.Module, grid_every: int) -> Callable[[np.ndarray], np.ndarray]:
+    """An enhancer for the frames of one clip, in order: the grid is predicted on frames 0, N, 2N, ...
+    and used as it is on the frames between: the runtime's grid reuse (runtime/grid_reuse.py) without
+    its smoothing and scene-cut test, as the search measures flicker (one scene, no smoothing). With N 1
+    it equals `enhance_array` frame by frame. `model`: a student with `grid(x)` and `with_grid(x, grid)`."""
+    held: list[torch.Tensor] = []
+    frames = 0
+
+    @torch.no_grad()
+    def enhance(image: np.ndarray) -> np.ndarray:
+        nonlocal frames
+        x = _batch(image)
+        if frames % grid_every == 0:
+            held[:] = [model.grid(x)]
+        frames += 1
+        y = _image(model.with_grid(x, held[0]))
+        if not np.all(np.isfinite(y)):
+            raise AicamError(f"{type(model).__name__} produced NaN/inf output; its weights are broken "
+                             "(re-create the checkpoint or the compressed candidate)")
+        return np.ascontiguousarray(y)
+    return enhance
+
+
 def enhance_with_held_grid(student: StudentNet) -> Callable[[np.ndarray], np.ndarray]:
     """An enhancer for the frames of one clip, in order: the grid is predicted on the first frame and
     kept. The student with no grid change between frames: the least flicker any temporal smoothing of

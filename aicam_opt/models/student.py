@@ -295,5 +295,9 @@ class StudentNet(nn.Module):
     def grid(self, x: torch.Tensor) -> torch.Tensor:
         return self.low_res(downsample(x, self.cfg.lowres_size))
 
+    def with_grid(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        """The full-res path with a given grid (a video frame may use another frame's)."""
+        return self.full_res(x, grid)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.full_res(x, self.grid(x))
+        return self.with_grid(x, self.grid(x))

@@ -7,6 +7,9 @@ Records (JSON, plus a markdown table on stdout):
   of PyTorch eager and onnxruntime (opset 20 GridSample export of `FullResPath`) on the same model;
 - frames/s at 1080p, 4K and 8K: full-res path alone for all three engines, and compiled end to end
   per frame (low-res path on the frame + full-res path);
+- flicker on the real clip's evaluation frames: with and without temporal smoothing, swept over the
+  grid's momentum and over grid reuse (a key frame every N frames: flicker, low-res time per frame
+  amortised, scene cuts detected);
 - a real photo upscaled to 12240x8160 (100 MP) enhanced end to end by the CLI in a child process:
   wall time and peak RSS, against the input + output buffers.
 PyTorch and onnxruntime are not run at 100 MP: their intermediates (12 coefficient planes, sample
@@ -172,15 +175,16 @@ def child_e2e(src: str, dst: str, model_path: str) -> None:
                       "peak_rss_mb": peak / 2**20}))
 
 
-def clip_flicker(net: StudentNet) -> dict:
+def clip_flicker(net: StudentNet, repeats: int = 3) -> dict:
     """Flicker (the suite's metric, `evaluate.flicker`, 8-bit levels) of the real clip's evaluation
-    frames enhanced with and without temporal smoothing."""
+    frames enhanced with and without temporal smoothing, and with grid reuse (timed `repeats` times)."""
     from ..data import clip_frames, resolve
     from ..evaluate.flicker import clip_motion, flicker
     from ..kernels.compiled import CompiledFullRes
     from .enhance import Enhancer
     from ..kernels.lowres import to_float
     from ..images import read_native
+    from .grid_reuse import GridReuseConfig
     from .smoothing import SmoothingConfig, settle_frames
 
     source = resolve()
@@ -194,12 +198,18 @@ def clip_flicker(net: StudentNet) -> dict:
     row: dict = {"clip": str(clips[0][0].parent), "frames": f"{clips[0][0].stem}..{clips[0][-1].stem}",
                  "size": f"{frames[0].shape[1]}x{frames[0].shape[0]}", "input": flicker(inputs, motion)}
 
-    def run(smoothing: SmoothingConfig) -> dict:
-        grid_for = enhancer.temporal(smoothing)
+    def run(smoothing: SmoothingConfig, reuse: GridReuseConfig | None = None) -> dict:
+        grid_for = enhancer.temporal(smoothing, reuse)
         start = time.perf_counter()
         outputs = [enhancer.enhance(frame, grid=grid_for(frame)) for frame in frames]
         fps = len(frames) / (time.perf_counter() - start)
-        return {"flicker": flicker([to_float(o) for o in outputs], motion), "fps_end_to_end": fps}
+        outputs = [to_float(o) for o in outputs]
+        counts = grid_for.counts
+        return {"flicker": flicker(outputs, motion), "flicker_unclipped": flicker(outputs, motion, unclipped_in=inputs),
+                "fps_end_to_end": fps, "grids_predicted": counts.grids_predicted, "cuts": counts.cuts,
+                "thumbnail_ms_per_frame": counts.thumbnail_s / counts.frames * 1e3,
+                "predict_ms_per_frame": counts.predict_s / counts.frames * 1e3,
+                "lowres_ms_per_frame": (counts.thumbnail_s + counts.predict_s) / counts.frames * 1e3}
 
     row["without_smoothing"] = run(SmoothingConfig.off())
     # Steadiness against lag: the default's weight EMA and hysteresis, the grid's momentum swept; the
@@ -211,10 +221,19 @@ def clip_flicker(net: StudentNet) -> dict:
         if momentum == default.grid_momentum:
             row["with_smoothing"] = result
         row["grid_momentum_sweep"][f"{momentum:g}"] = {"flicker": result["flicker"], "settle_frames": settle_frames(momentum)}
+    # Grid reuse: a key frame every N frames, the default smoothing on the grids predicted. Outputs are
+    # the same pass to pass; the times are each one's best of `repeats` passes (the host is shared).
+    row["grid_every_sweep"] = {}
+    for n in GRID_EVERY:
+        passes = [run(default, GridReuseConfig(grid_every=n)) for _ in range(repeats)]
+        best = {key: min(p[key] for p in passes) for key in passes[0] if key.endswith("_ms_per_frame")}
+        row["grid_every_sweep"][str(n)] = {**passes[0], **best, "fps_end_to_end": max(p["fps_end_to_end"] for p in passes),
+                                           "timing_passes": repeats}
     return row
 
 
 GRID_MOMENTA = (0.0, 0.5, 0.7, 0.8, 0.9, 0.95)
+GRID_EVERY = (1, 2, 4, 8)
 
 
 SECTIONS = ("photo", "video", "video_flicker", "e2e_100mp")
@@ -315,7 +334,7 @@ def run(out_path: Path, quick: bool = False, sections: tuple[str, ...] = SECTION
             threads[kind] = entry["threads"] if isinstance(entry, dict) else 1
         section("video", measure_video(engines, repeats, threads))
     if "video_flicker" in sections:
-        section("video_flicker", clip_flicker(net))
+        section("video_flicker", clip_flicker(net, 2 if quick else 3))
     if "e2e_100mp" in sections:
         with tempfile.TemporaryDirectory(prefix="aicam_bench_") as tmp:
             from ..models.checkpoints import save_checkpoint
@@ -388,6 +407,12 @@ def markdown(results: dict) -> str:
     if "grid_momentum_sweep" in fl:
         lines += ["", "| grid momentum | flicker | frames to follow 90 % of a change |", "| --- | --- | --- |"]
         lines += [f"| {m} | {r['flicker']:.3f} | {r['settle_frames']:.1f} |" for m, r in fl["grid_momentum_sweep"].items()]
+    if "grid_every_sweep" in fl:
+        lines += ["", "| grid every N frames | flicker | flicker (unclipped pixels) | grids predicted | scene cuts | "
+                  "low-res ms/frame (thumbnail + network) | end to end frames/s |", "| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [f"| {n} | {r['flicker']:.3f} | {r['flicker_unclipped']:.3f} | {r['grids_predicted']} | {r['cuts']} | "
+                  f"{r['lowres_ms_per_frame']:.1f} ({r['thumbnail_ms_per_frame']:.1f} + {r['predict_ms_per_frame']:.1f}) | "
+                  f"{r['fps_end_to_end']:.1f} |" for n, r in fl["grid_every_sweep"].items()]
     if "e2e_100mp" in results:
         e2e = results["e2e_100mp"]
         lines += [

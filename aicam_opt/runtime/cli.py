@@ -32,6 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grid-momentum", type=float, default=None,
                    help="video: share of the past in the grid's moving average, in [0, 1) (default 0.7; higher is "
                         "steadier but slower to follow the scene: see the runtime bench's video_flicker sweep)")
+    p.add_argument("--grid-every", type=int, default=1, metavar="N",
+                   help="video: predict the grid on a key frame every N frames and hold it in between (default 1: "
+                        "every frame); a scene cut makes a key frame at once. See docs/runtime.md for flicker and "
+                        "time per N")
+    p.add_argument("--cut-threshold", type=float, default=None, metavar="D",
+                   help="video: colour-histogram distance between a frame's thumbnail and the last key frame's above "
+                        "which it is a scene cut, in (0, 1] (default 0.25; 1 never cuts)")
     p.add_argument("--max-frames", type=int, default=None, help="video: stop after this many frames")
     p.add_argument("--fps", type=float, default=None,
                    help="video: frame rate of an mp4 or y4m output (default: a y4m input's, else 30)")
@@ -66,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..yuv import parse_size
     from .enhance import Enhancer, check_output, enhance_photo, enhance_video, is_video_source
+    from .grid_reuse import GridReuseConfig
+    from .scene_cut import DEFAULT_CUT_THRESHOLD
     from .smoothing import SmoothingConfig
     from .yuv_video import YuvFormat
 
@@ -77,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         raise AicamError(f"--max-frames {args.max_frames}: must be at least 1")
     if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):  # also nan and inf
         raise AicamError(f"--fps {args.fps:g}: the output's frame rate must be a number above 0 (e.g. 30)")
+    reuse = GridReuseConfig(args.grid_every, DEFAULT_CUT_THRESHOLD if args.cut_threshold is None else args.cut_threshold)
     check_output(src, args.output)  # before the model loads: a refused output costs no work
     yuv = YuvFormat(parse_size(args.size) if args.size else None, args.yuv_layout, args.yuv_standard)
     if src.suffix.lower() == ".yuv" and yuv.size is None:
@@ -106,9 +116,13 @@ def run(args: argparse.Namespace) -> int:
             if args.max_frames is not None and total is not None:
                 total = min(total, args.max_frames)
             task = progress.add_task(f"frames of {src.name}", total=total)
-            n = enhance_video(enhancer, src, args.output, smoothing=smoothing, max_frames=args.max_frames,
-                              on_frame=lambda done: progress.update(task, completed=done), fps=args.fps, yuv=yuv)
-            summary = f"{n} frames"
+            video = enhance_video(enhancer, src, args.output, smoothing=smoothing, max_frames=args.max_frames,
+                                  on_frame=lambda done: progress.update(task, completed=done), fps=args.fps, yuv=yuv,
+                                  reuse=reuse)
+            summary = f"{video.frames} frames"
+            if video.grids.frames:
+                summary += (f"; {video.grids.grids_predicted} grids predicted (a key frame every {reuse.grid_every}), "
+                            f"{video.grids.cuts} scene cut{'' if video.grids.cuts == 1 else 's'} detected")
         else:
             def rows_task(total_rows: int):
                 task = progress.add_task(f"rows of {src.name}", total=total_rows)

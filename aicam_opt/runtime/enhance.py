@@ -28,10 +28,11 @@ from ..models.checkpoints import resolve_model
 from ..models.student import StudentNet
 from ..kernels.compiled import DEFAULT_BAND_ROWS, CompiledFullRes
 from ..kernels.fullres import PIXEL_SCALE, VEC, min_width
-from ..kernels.lowres import downsample_banded, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw, torch_threads
+from ..kernels.lowres import downsample_banded, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw
 from ..kernels.spec import ComputeType, SliceForm
 from ..yuv import YUV_SUFFIXES, Yuv420, YuvStandard, rgb_to_yuv420, yuv420_to_rgb
-from .smoothing import SmoothingConfig, TemporalGrid
+from .grid_reuse import GridReuseConfig, ReuseCounts, ReusedGrid, VideoGrids
+from .smoothing import SmoothingConfig
 from .yuv_video import YuvFormat, count_yuv_frames, enhance_yuv_video, is_yuv
 
 RowsDone = Callable[[int], None]
@@ -128,27 +129,23 @@ class Enhancer:
         if not torch.isfinite(values).all():
             raise self._non_finite(where)
 
-    def temporal(self, smoothing: SmoothingConfig | None) -> Callable[[np.ndarray], torch.Tensor | None]:
-        """Per-frame grid provider for video: smoothed over time for the student, none for the teacher."""
+    def temporal(self, smoothing: SmoothingConfig | None,
+                 reuse: GridReuseConfig | None = None) -> VideoGrids[np.ndarray]:
+        """Per-frame grid provider for video: predicted on key frames (`reuse`), smoothed over time, for
+        the student; none for the teacher. Its `counts` say how many grids were predicted and cuts seen."""
         if not isinstance(self.model, StudentNet):
-            return lambda frame: None
-        tracker = TemporalGrid(self.model, smoothing or SmoothingConfig.off())
+            return VideoGrids(None, downsample_banded)
+        size = self.model.cfg.lowres_size
+        return VideoGrids(ReusedGrid(self.model, smoothing, reuse), lambda frame: downsample_banded(frame, size))
 
-        def grid_for(frame: np.ndarray) -> torch.Tensor:
-            with torch_threads(1):
-                return tracker(downsample_banded(frame, self.model.cfg.lowres_size))
-        return grid_for
-
-    def temporal_yuv(self, smoothing: SmoothingConfig | None) -> Callable[[Yuv420, YuvStandard], torch.Tensor | None]:
+    def temporal_yuv(self, smoothing: SmoothingConfig | None,
+                     reuse: GridReuseConfig | None = None) -> VideoGrids[Yuv420]:
         """`temporal` for YUV 4:2:0 frames (their low-res copy is made from the planes, band by band)."""
         if not isinstance(self.model, StudentNet):
-            return lambda frame, standard: None
-        tracker = TemporalGrid(self.model, smoothing or SmoothingConfig.off())
-
-        def grid_for(frame: Yuv420, standard: YuvStandard) -> torch.Tensor:
-            with torch_threads(1):
-                return tracker(downsample_yuv(frame, self.model.cfg.lowres_size, standard))
-        return grid_for
+            return VideoGrids(None, downsample_yuv)
+        size = self.model.cfg.lowres_size
+        return VideoGrids(ReusedGrid(self.model, smoothing, reuse),
+                          lambda frame, standard: downsample_yuv(frame, size, standard))
 
 
 # ---------------------------------------------------------------------------------------- outputs
@@ -201,20 +198,27 @@ def count_frames(src: Path, yuv: YuvFormat = YuvFormat()) -> int | None:
     return None
 
 
+@dataclass
+class VideoResult:
+    frames: int  # frames written
+    grids: ReuseCounts  # grids predicted, scene cuts, low-res time (all zero for the teacher: it has no grid)
+
+
 def enhance_video(enhancer: Enhancer, src: str | os.PathLike, dst: str | os.PathLike,
                   smoothing: SmoothingConfig | None = SmoothingConfig(), max_frames: int | None = None,
                   on_frame: Callable[[int], None] | None = None, fps: float | None = None,
-                  yuv: YuvFormat = YuvFormat()) -> int:
-    """Enhance every frame (grids smoothed over time); returns the number of frames written. A .y4m or
+                  yuv: YuvFormat = YuvFormat(), reuse: GridReuseConfig | None = None) -> VideoResult:
+    """Enhance every frame (grids predicted on key frames, `reuse`, and smoothed over time). A .y4m or
     raw .yuv at either end goes through the YUV path (`yuv` says how raw frames are laid out); `fps`
     is the output's rate (default: a y4m input's, else 30)."""
     src, dst = Path(src), Path(dst)
     check_output(src, dst)
     if is_yuv(src) or is_yuv(dst):
-        return enhance_yuv_video(enhancer, src, dst, yuv, enhancer.temporal_yuv(smoothing), enhancer.temporal(smoothing),
-                                 max_frames, on_frame, fps)
+        grids_yuv, grids_rgb = enhancer.temporal_yuv(smoothing, reuse), enhancer.temporal(smoothing, reuse)
+        n = enhance_yuv_video(enhancer, src, dst, yuv, grids_yuv, grids_rgb, max_frames, on_frame, fps)
+        return VideoResult(n, grids_yuv.counts + grids_rgb.counts)  # one of the two ran
     fps = 30.0 if fps is None else fps
-    grid_for = enhancer.temporal(smoothing)
+    grid_for = enhancer.temporal(smoothing, reuse)
     n = 0
     with video_writer(dst, fps) as put:
         for frame in read_video_frames(src, max_frames):
@@ -224,4 +228,4 @@ def enhance_video(enhancer: Enhancer, src: str | os.PathLike, dst: str | os.Path
                 on_frame(n)
         if n == 0:
             raise AicamError(f"{src}: no frames to enhance")
-    return n
+    return VideoResult(n, grid_for.counts)

@@ -38,7 +38,7 @@ from ..evaluate import flicker as flicker_metric
 from ..images import write_photo
 from ..latency import Assignment, Placement
 from ..latency.memory import peak_memory_bytes
-from ..latency.model import LatencyModel
+from ..latency.model import LatencyModel, workload_latency_ms
 from ..latency.target import Target
 from ..models.inference import enhance_array
 from ..models.student import StudentNet
@@ -94,16 +94,19 @@ def placement_of(candidate: Candidate) -> Placement:
         "full_res": Assignment(candidate.placement.full_res, candidate.quantization.full_res)})
 
 
-def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: LatencyModel) -> CostFigures:
+def cost_figures(net: nn.Module, placement: Placement, target: Target, latency: LatencyModel,
+                 grid_every: int = 1) -> CostFigures:
     """Predicted latency (ms), MACs and peak memory (MB) on every budgeted workload, of the program
-    compile ships for this placement (the full-res part as the fused kernel where it is one)."""
+    compile ships for this placement (the full-res part as the fused kernel where it is one). A video
+    workload's latency is per frame with the low-res part run on one frame in `grid_every`; MACs and
+    memory are a key frame's."""
     latency_ms: dict[str, float] = {}
     macs: dict[str, int] = {}
     peak_memory_mb: dict[str, float] = {}
     for workload in target.budgets.latency_ms:
         full = placement.of("full_res")
         cost = shipped_student_cost(net, workload, full.precision, target.unit(full.unit).kind)
-        latency_ms[workload] = latency.predict(cost.ops, placement).latency_ms
+        latency_ms[workload] = workload_latency_ms(latency.predict(cost.ops, placement), workload, grid_every)
         macs[workload] = cost.macs
         peak_memory_mb[workload] = peak_memory_bytes(cost.ops, placement, target, cost.height) / 1e6
     return CostFigures(latency_ms=latency_ms, macs=macs, peak_memory_mb=peak_memory_mb)
@@ -206,7 +209,8 @@ class Objective:
         screen = self._build(candidate, space.fidelity.screen, ctx.refs_screen)
         quality = screen.metrics.quality
         _finite_quality(quality, "screen")
-        figures = cost_figures(screen.float_net, placement_of(candidate), ctx.target, ctx.latency)
+        figures = cost_figures(screen.float_net, placement_of(candidate), ctx.target, ctx.latency,
+                               candidate.video.grid_every)
         constraints = constraint_values(space, ctx.target, figures, quality)
         record.screen = ScreenResult(quality=quality, seconds=round(time.perf_counter() - clock, 2))
         record.params_count = screen.metrics.params

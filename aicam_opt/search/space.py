@@ -14,6 +14,7 @@ choices are checked against the target when the space is loaded.
       pruning: {groups: [splat, trunk, ...], ratios: [0.0, 0.25, 0.5], importance: [magnitude]}
       low_res: ["dsp:int8", "cpu:fp16"]
       full_res: ["gpu:fp16", "cpu:fp16"]
+      video: {grid_every: [1, 2, 4]}   # optional; left out: the grid on every frame
     fidelity: {screen: {...}, full: {...}, promote: {...}}
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Literal
 import optuna
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from ..compress.candidate import Candidate, Importance, LayerGroup
+from ..compress.candidate import MAX_GRID_EVERY, Candidate, Importance, LayerGroup, VideoSpec
 from ..config import Config, load_yaml
 from ..errors import AicamError
 from ..latency.target import Target
@@ -98,9 +99,25 @@ class PruningKnobs(Config):
         return v
 
 
+class VideoKnobs(Config):
+    """How candidates run video (compress.candidate.VideoSpec); left out: the grid on every frame."""
+
+    grid_every: list[int] = Field(default_factory=lambda: [1], description="key frame every N frames: the low-res "
+                                  "part's time on video workloads / N, flicker measured with the reuse")
+
+    @field_validator("grid_every")
+    @classmethod
+    def _whole_frames(cls, v: list[int]) -> list[int]:
+        if not v or any(not 1 <= n <= MAX_GRID_EVERY for n in v):
+            raise ValueError(f"grid_every choices must be whole numbers of frames from 1 (every frame) to "
+                             f"{MAX_GRID_EVERY}, got {v}")
+        return v
+
+
 class Knobs(Config):
     architecture: ArchitectureKnobs = ArchitectureKnobs()
     pruning: PruningKnobs = PruningKnobs()
+    video: VideoKnobs = VideoKnobs()
     low_res: list[str] = Field(default_factory=lambda: ["cpu:fp32"], description="unit:precision choices")
     full_res: list[str] = Field(default_factory=lambda: ["cpu:fp32"], description="unit:precision choices")
 
@@ -227,6 +244,9 @@ def suggest_candidate(trial: optuna.Trial, space: SearchSpace, target: Target) -
     importance = trial.suggest_categorical("importance", pruning.importance) if pruning.groups else "magnitude"
     low_unit, low_precision = trial.suggest_categorical("low_res", space.knobs.low_res).split(":")
     full_unit, full_precision = trial.suggest_categorical("full_res", space.knobs.full_res).split(":")
+    # a single choice is not a parameter of the study (a space without the knob samples as it always did)
+    grid_choices = space.knobs.video.grid_every
+    grid_every = trial.suggest_categorical("grid_every", grid_choices) if len(grid_choices) > 1 else grid_choices[0]
     description = {
         "name": f"{space.name}-t{trial.number:04d}",
         "description": f"trial {trial.number} of search '{space.name}'",
@@ -236,13 +256,17 @@ def suggest_candidate(trial: optuna.Trial, space: SearchSpace, target: Target) -
         "pruning": {"ratios": {g: r for g, r in ratios.items() if r > 0}, "importance": importance},
         "quantization": {"low_res": low_precision, "full_res": full_precision},
         "placement": {"low_res": low_unit, "full_res": full_unit},
+        "video": {"grid_every": grid_every},
     }
     return Candidate.model_validate(description)
 
 
 def candidate_key(candidate: Candidate) -> str:
-    """Identity of what a candidate computes (name and description excluded): equal keys, equal results."""
+    """Identity of what a candidate computes (name and description excluded): equal keys, equal results.
+    Video settings at their defaults are left out, so a candidate keeps the key it had before they existed."""
     body = candidate.model_dump(mode="json", exclude={"name", "description"})
+    if body["video"] == VideoSpec().model_dump(mode="json"):
+        del body["video"]
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -29,6 +29,10 @@ def test_runtime_benchmark(tmp_path):
         assert flick["with_smoothing"]["flicker"] <= flick["without_smoothing"]["flicker"] * 1.001, flick
         sweep = flick["grid_momentum_sweep"]
         assert sweep["0.95"]["flicker"] < sweep["0"]["flicker"], sweep
+        reuse = flick["grid_every_sweep"]
+        for n, row in reuse.items():  # the real clip's ordinary motion is never a scene cut
+            assert row["cuts"] == 0 and row["grids_predicted"] == -(-60 // int(n)), (n, row)
+        assert reuse["8"]["predict_ms_per_frame"] < reuse["1"]["predict_ms_per_frame"], reuse
 
 
 def test_markdown_shows_only_the_measured_sections():
@@ -41,8 +45,13 @@ def test_markdown_shows_only_the_measured_sections():
                                  "without_smoothing": {"flicker": 2.644, "fps_end_to_end": 42.8},
                                  "with_smoothing": {"flicker": 2.631, "fps_end_to_end": 52.5},
                                  "grid_momentum_sweep": {"0": {"flicker": 2.645, "settle_frames": 0.0},
-                                                         "0.9": {"flicker": 2.62, "settle_frames": 21.85}}, **stamp}}
+                                                         "0.9": {"flicker": 2.62, "settle_frames": 21.85}},
+                                 "grid_every_sweep": {"4": {"flicker": 2.598, "flicker_unclipped": 4.201,
+                                                            "grids_predicted": 15, "cuts": 0, "lowres_ms_per_frame": 6.1,
+                                                            "thumbnail_ms_per_frame": 5.2, "predict_ms_per_frame": 0.9,
+                                                            "fps_end_to_end": 61.0}}, **stamp}}
     text = bench.markdown(results)
     assert "without smoothing 2.644, with smoothing 2.631" in text and "52.5 frames/s" in text
     assert "| 0.9 | 2.620 | 21.9 |" in text
+    assert "| 4 | 2.598 | 4.201 | 15 | 0 | 6.1 (5.2 + 0.9) | 61.0 |" in text
     assert "| full-res path |" not in text and "100 MP end to end" not in text

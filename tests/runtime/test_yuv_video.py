@@ -99,8 +99,8 @@ def test_the_pytorch_engine_takes_yuv_through_rgb(student, rgb_frames, tmp_path)
     write_y4m(src, rgb_frames[:2])
     pytorch = Enhancer.for_module(student, "student", use_compiled=False)
     compiled = Enhancer.for_module(student, "student")
-    assert enhance_video(pytorch, src, tmp_path / "p.y4m", SmoothingConfig.off()) == 2
-    assert enhance_video(compiled, src, tmp_path / "c.y4m", SmoothingConfig.off()) == 2
+    assert enhance_video(pytorch, src, tmp_path / "p.y4m", SmoothingConfig.off()).frames == 2
+    assert enhance_video(compiled, src, tmp_path / "c.y4m", SmoothingConfig.off()).frames == 2
     p, c = (list(read_yuv_frames(tmp_path / f"{n}.y4m")) for n in "pc")
     # the same model through two engines: only rounding (and the 4:2:0 round trip) apart
     assert np.abs(p[1].y.astype(int) - c[1].y.astype(int)).max() <= 3
