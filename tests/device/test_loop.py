@@ -26,9 +26,12 @@ def test_measure_calibrate_optimize_on_this_host(tmp_path, capsys):
     report = json.loads(refit.with_suffix(".validation.json").read_text())
     compared = {r["model"].split()[1]: r for r in report["measurements"]["rows"]}
     assert set(compared) == {"low_res", "full_res", "end_to_end"}
-    for part in ("low_res", "full_res"):  # the refit's prediction moved toward what was measured
+    for part in ("low_res", "full_res"):
+        # the refit's prediction moved toward what was measured, unless it was already close: the fit weighs
+        # this row with the committed ones, so a prediction within timing noise may move either way
         r = compared[part]
-        assert abs(r["predicted_after_ms"] - r["measured_ms"]) < abs(r["predicted_before_ms"] - r["measured_ms"]), r
+        error_after, error_before = (abs(r[key] - r["measured_ms"]) for key in ("predicted_after_ms", "predicted_before_ms"))
+        assert error_after < max(error_before, 0.15 * r["measured_ms"]), r
     assert not compared["end_to_end"]["fitted"]
 
     assert main(["optimize", "--target", "host", "--space", str(HOST_SPACE), "--trials", "2", "--out", str(out),
