@@ -4,7 +4,7 @@ TARGET ?= sd865
 TRIALS ?=
 SPACE ?=
 DATA ?=
-# The gate's baseline: the committed smoke run (4 trials). A run with another budget or space is gated
+# The gate's baseline: the committed smoke run (12 trials). A run with another budget or space is gated
 # against a baseline of its own search (e.g. BASELINE=reports/baseline/sd865-20trials.json); the gate
 # refuses to judge winners of different searches and names the baseline or the rerun to use.
 BASELINE ?= reports/baseline/$(TARGET).json

@@ -15,7 +15,7 @@ A module imports only its own component and lower layers; components sharing a l
 not import each other; nothing imports a CLI module (aicam_opt/cli.py, */cli.py, optimize_cli.py)
 except aicam_opt/cli.py.
      1 errors, logs, terminal
-     2 atomic, photo_metadata
+     2 atomic, photo_metadata, png_writer
      3 config
      4 images, motion, timing, yuv
      5 data, degrade

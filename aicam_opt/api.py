@@ -85,7 +85,8 @@ def enhance(image: np.ndarray | PathLike, dst: PathLike | None = None, model: st
     import numpy as np
 
     from .images import native_rgb, read_native
-    from .runtime.enhance import Enhancer, enhance_photo, enhance_video, is_video_source
+    from .runtime.enhance import Enhancer, enhance_photo, enhance_video
+    from .runtime.media import is_video_source
 
     enhancer = (Enhancer.for_module(model, type(model).__name__, use_compiled=compiled)
                 if not isinstance(model, (str, os.PathLike)) else Enhancer.for_model(model, use_compiled=compiled))

@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -28,6 +29,7 @@ from .photo_metadata import PhotoMetadata, add_exif_to_tiff, read_metadata, upri
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
+ENCODER_LOOKAHEAD_FRAMES = 10  # frames x264 buffers ahead: bounds the encoder's memory on long 8K clips
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,34 @@ def read_native_photo(path: str | os.PathLike) -> NativePhoto:
     return NativePhoto(pixels, None if alpha is None else upright(alpha, orientation), metadata)
 
 
+class ReadAhead:
+    """`read_native_photo(path)` in a background thread, started at once: the decoders release the GIL,
+    so a large photo decodes on one core while the model loads (torch and TVM imports) on the other.
+    `photo()` waits for it, raises what reading raised, and hands the photo over (no reference is kept)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self._photo: NativePhoto | None = None
+        self._error: BaseException | None = None
+        # A daemon: an error elsewhere (a bad model) exits at once instead of waiting for the decode.
+        self._thread = threading.Thread(target=self._read, args=(Path(path),), name="read-ahead", daemon=True)
+        self._thread.start()
+
+    def _read(self, path: Path) -> None:
+        try:
+            self._photo = read_native_photo(path)
+        except BaseException as err:  # re-raised in the caller's thread by photo()
+            self._error = err
+
+    def photo(self) -> NativePhoto:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        photo, self._photo = self._photo, None
+        if photo is None:
+            raise RuntimeError("ReadAhead.photo() was already called")
+        return photo
+
+
 def read_native(path: str | os.PathLike) -> np.ndarray:
     """The pixels of `read_native_photo` (upright HxWx3; an alpha channel is left out)."""
     return read_native_photo(path).pixels
@@ -186,17 +216,11 @@ def write_native(path: str | os.PathLike, pixels: np.ndarray, alpha: np.ndarray 
             if exif:
                 add_exif_to_tiff(tmp, exif)
         elif suffix == ".png":
-            import cv2
+            from .png_writer import write_png
 
-            # OpenCV's PNG encoder (fast zlib level 1) keeps 8 and 16 bit; it wants BGR(A).
-            bgr = np.ascontiguousarray(data[:, :, [2, 1, 0, 3] if alpha is not None else [2, 1, 0]])
-            params = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-            chunks = {cv2.IMAGE_METADATA_EXIF: exif and exif.removeprefix(b"Exif\0\0"), cv2.IMAGE_METADATA_ICCP: icc}
-            chunks = {kind: np.frombuffer(chunk, np.uint8) for kind, chunk in chunks.items() if chunk}
-            written = (cv2.imwriteWithMetadata(str(tmp), bgr, list(chunks), list(chunks.values()), params) if chunks
-                       else cv2.imwrite(str(tmp), bgr, params))
-            if not written:
-                raise AicamError(f"{path}: the PNG encoder failed")
+            with open(tmp, "wb") as out:
+                write_png(out, data, exif=exif and exif.removeprefix(b"Exif\0\0"),
+                          icc_profile=icc)
         else:
             import imageio.v3 as iio
 
@@ -349,10 +373,12 @@ class _Encoder:
     def _start(self, width: int, height: int) -> None:
         import imageio_ffmpeg
 
-        # imageio-ffmpeg's command for quality 8 (crf 10), libx264, yuv420p, no audio.
+        # imageio-ffmpeg's command for quality 8 (crf 10), libx264, yuv420p, no audio; x264's rate-control
+        # lookahead cut from 40 frames to 10, since at 8K every frame it holds costs about 50 MB.
         command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo",
                    "-s", f"{width}x{height}", "-pix_fmt", "rgb24", "-r", str(Fraction(self.fps).limit_denominator()),
-                   "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "10", str(self.path)]
+                   "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "10",
+                   "-x264-params", f"rc-lookahead={ENCODER_LOOKAHEAD_FRAMES}", str(self.path)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self.log)
 
     def _close_input(self) -> None:

@@ -22,7 +22,7 @@ PACKAGE = "aicam_opt"
 # Low -> high. Each entry is one layer: the components in it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "layers", "logs", "terminal"),  # logs: library output into a file; terminal: the console
-    ("atomic", "photo_metadata"),
+    ("atomic", "photo_metadata", "png_writer"),  # png_writer: the parallel PNG encoder images uses
     ("config",),                        # saves JSON through atomic
     ("images", "motion", "timing", "yuv"),
     ("data", "degrade"),

@@ -4,7 +4,7 @@ Read from the file's header with Pillow, whichever decoder reads the pixels. The
 out upright (`upright` applies the Orientation), so the EXIF carried over says Orientation 1, and
 the tags that describe how a TIFF stores its pixels (size, strips, compression...) are left out:
 they belong to the file, not to the photo. `images.write_native` writes both back: JPEG through
-Pillow, PNG through OpenCV's metadata writer, TIFF through tifffile plus `add_exif_to_tiff`.
+Pillow, PNG through `png_writer`, TIFF through tifffile plus `add_exif_to_tiff`.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from ..data import resolve
 from ..data import sized_photo
 from ..runtime.bench import BASELINE_BYTES_PER_PIXEL, SIZES, baseline_fits
 from ..timing import best_time
-from ..kernels.lowres import downsample_banded, to_nchw
+from ..kernels.lowres import downsample_native, to_nchw
 from .candidate import tool_versions
 from .engines.relax_graph import compile_relax, load_vm
 from .parts import (RELAX_ONNX, FullResPart, LowResPart, export_full_res_onnx, export_low_res_onnx,
@@ -134,7 +134,7 @@ def bench(candidate_dir: str | Path, sizes: list[str], repeats: int = 3, threads
         report["full_res"][name] = row
 
         def end_to_end() -> None:
-            low_image = downsample_banded(pixels, size)
+            low_image = downsample_native(pixels, size)
             g = vm["main"](tvm.runtime.tensor(low_image.numpy())).numpy()
             if kernel is not None:
                 kernel.run(image, g[0], out=out)

@@ -33,6 +33,8 @@ from .quantize import (CompressedStudent, LowResGraph, calibration_images, expor
                        quantize_full_res, quantize_low_res)
 from .recover import recover
 
+BUILD_SEED = 0
+
 COST_WORKLOAD = "preview"
 ONNX_IMAGE_SIZE = (512, 768)  # (H, W) of model.onnx's image input (see quantize.ExportedStudent)
 
@@ -53,6 +55,16 @@ def build_candidate(candidate: Candidate, source: DataSource, recover_steps: int
     (default: the committed one), calibrating and recovering on `source`'s training split and measuring on
     `eval_source`'s evaluation split (default: `source`'s). `refs`: the student/teacher outputs, reused
     across a search."""
+    # The same candidate builds the same network whatever ran before it in the process (a new layer's
+    # initialisation, the pruning trace's example draw): searches and their CI baseline replay exactly.
+    with torch.random.fork_rng():
+        torch.manual_seed(BUILD_SEED)
+        return _build(candidate, source, recover_steps, student, teacher, refs, out_dir, eval_frames, eval_source)
+
+
+def _build(candidate: Candidate, source: DataSource, recover_steps: int, student: StudentNet | None,
+           teacher: nn.Module | None, refs: References | None, out_dir: str | Path | None, eval_frames: int,
+           eval_source: DataSource | None) -> Built:
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     eval_source = eval_source or source

@@ -33,7 +33,7 @@ def recover(net: StudentNet, source: DataSource, steps: int, teacher: torch.nn.M
         return net.eval(), {"steps": 0}
     # Crops only: the steadiness stage's whole-frame steps cost about 20x a crop step (the student's own training).
     cfg = StudentTrainConfig(model=net.cfg, steps=steps, lr=lr, seed=seed, batch=batch, crop=crop,
-                             steadiness=SteadinessConfig(steps=0))
+                             freeze_batchnorm=True, steadiness=SteadinessConfig(steps=0))
     key = (source.root, source.explicit, cfg.long_side, cfg.video_long_side, cfg.seed, id(teacher))
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()

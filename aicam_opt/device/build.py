@@ -32,7 +32,7 @@ from ..compile.parts import (KERNEL_PARAM_NAMES, Part, export_full_res_onnx, exp
 from ..compile.targets import host_target, tvm_target
 from ..data import sized_photo
 from ..errors import AicamError
-from ..kernels.lowres import downsample_banded, torch_threads
+from ..kernels.lowres import downsample_native, torch_threads
 from ..kernels.spec import PIXEL_SCALE, PixelType
 from ..latency.target import load_target
 from .end_to_end import ENTRY as END_TO_END_ENTRY
@@ -101,7 +101,7 @@ def make_inputs(model: ModelToMeasure, height: int, width: int) -> Inputs:
     photo = sized_photo(height, width)
     net = model.loaded.net
     with torch_threads(1), torch.no_grad():
-        lowres = downsample_banded(photo, net.cfg.lowres_size)
+        lowres = downsample_native(photo, net.cfg.lowres_size)
         grid = model.loaded.deployed.low_res(lowres)
     return Inputs(photo, np.ascontiguousarray(lowres.numpy(), dtype=np.float32),
                   np.ascontiguousarray(grid.float().numpy(), dtype=np.float32))

@@ -46,7 +46,7 @@ def end_to_end_module(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_
 
     tgt = unit_kinds.for_target(target).build_target(target)
     low_res = import_onnx(onnx_path)
-    kernel = fused.schedule_for(fused.define_fullres(spec), tgt)["main"]
+    kernel = fused.schedule_for(fused.define_fullres(spec, fused.lanes_for(tgt)), tgt)["main"]
     builder = relax.BlockBuilder(low_res)
     kernel_gv = builder.add_func(destination_last(kernel), "fullres_dps")
     lowres = relax.Var("lowres", relax.TensorType((1, 3, lowres_size, lowres_size), "float32"))

@@ -41,7 +41,7 @@ class KernelTiming:
     ms: float
 
 
-def _inputs(spec: KernelSpec, height: int, width: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def kernel_inputs(spec: KernelSpec, height: int, width: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The pixels (an RGB picture, or YUV planes) and weights in the ranges a trained student produces
     (speed does not depend on them), the weights in the kernel's compute type."""
     rng = np.random.default_rng(seed)
@@ -66,7 +66,7 @@ def time_cases_here(cases: list[KernelCase], repeats: int = 5) -> list[KernelTim
     timings = []
     for case in cases:
         fn = load_kernel(case.spec)
-        pixels, weights = _inputs(case.spec, case.height, case.width)
+        pixels, weights = kernel_inputs(case.spec, case.height, case.width)
         outs = [np.empty_like(p) for p in pixels]
         seconds = median_time(lambda: fn(*pixels, *weights, *outs, 0, case.height), repeats)
         timings.append(KernelTiming(case, 1e3 * seconds))

@@ -22,7 +22,7 @@ from ..logs import native_stderr_to_log
 from ..models.student import FullResPath, StudentConfig
 from . import fullres as kernel
 from ..yuv import Yuv420, YuvStandard
-from .fullres import VEC, KernelSpec, PixelType, min_width
+from .fullres import KernelSpec, PixelType, min_width
 from .spec import ComputeType, Layout, SliceForm, spec_for
 
 PIXEL_DTYPES: dict[type, PixelType] = {np.uint8: "uint8", np.uint16: "uint16", np.float32: "float32"}
@@ -105,9 +105,14 @@ class CompiledFullRes:
             raise AicamError(f"compiled full-res path: {err}") from None
         float_type = np.float16 if compute == "float16" else np.float32
         self.params = [p.astype(float_type) for p in guide_params(full_res)]
+        self.lanes = kernel.lanes_for(target)  # pixels per column block of the kernel built for `target`
 
     def spec(self, pixel_type: PixelType, layout: Layout = "rgb") -> KernelSpec:
         return spec_for(self.cfg, pixel_type, self.slice, self.compute, layout, self.yuv if layout != "rgb" else "bt601_full")
+
+    def min_width(self, layout: Layout = "rgb") -> int:
+        """The narrowest picture this kernel runs (one full column block)."""
+        return min_width(self.spec("uint8", layout), self.lanes)
 
     def kernel_for(self, dtype: np.dtype, layout: Layout = "rgb") -> Callable:
         pixel_type = PIXEL_DTYPES.get(np.dtype(dtype).type)
@@ -126,8 +131,8 @@ class CompiledFullRes:
         if image.ndim != 3 or image.shape[2] != 3:
             raise AicamError(f"compiled full-res path: expected an HxWx3 image, got shape {image.shape}")
         height, width = image.shape[:2]
-        if width < VEC:
-            raise AicamError(f"compiled full-res path: the image is {width} px wide; it needs at least {VEC} "
+        if width < self.min_width():
+            raise AicamError(f"compiled full-res path: the image is {width} px wide; it needs at least {self.min_width()} "
                              "columns (use the PyTorch path for such slivers)")
         grid_np = self._grid(grid)
         image = np.require(image, requirements="CW")  # TVM's DLPack import refuses read-only memory: copy only then
@@ -150,9 +155,9 @@ class CompiledFullRes:
         registers), read with the matrix and range `standard` (default: the one given at construction).
         Bands are whole chroma rows: `band_rows` is rounded up to an even count."""
         spec = spec_for(self.cfg, "uint8", self.slice, self.compute, frame.order, standard or self.yuv)
-        if frame.width < min_width(spec):
+        if frame.width < min_width(spec, self.lanes):
             raise AicamError(f"compiled full-res path: the frame is {frame.width} px wide; the YUV kernel needs at "
-                             f"least {min_width(spec)} columns (use the PyTorch path for such slivers)")
+                             f"least {min_width(spec, self.lanes)} columns (use the PyTorch path for such slivers)")
         grid_np = self._grid(grid)
         # TVM's DLPack import refuses read-only memory (frames read from a file are): copy only then
         luma, chroma = np.require(frame.y, requirements="CW"), np.require(frame.uv, requirements="CW")

@@ -10,10 +10,12 @@ are read.
 
 Why the row tables: trilinear = lerp over y (the same for a whole row), then over depth and x.
 Doing y once per row halves the grid lookups. The depth lookup has two forms (`KernelSpec.slice`):
-- "tent": for a block of VEC pixels that lie in one grid column cell (nearly all blocks: a cell
-  spans W/(G-1) >> VEC columns), depth is resolved with tent weights over the D bins and broadcast
-  scalars ("pixel_one_cell"), so the SIMD lanes need no gathers; the few blocks straddling two cells
-  use per-lane lookups ("pixel"). The CPU form.
+- "tent": for a block of pixels that lie in one grid column cell (nearly all blocks: a cell spans
+  W/(G-1) >> block columns), the "guide" block computes each lane's guide and depth bin; if all
+  lanes share one bin (smooth regions: most blocks of a photo) the two bins around it are read as
+  broadcast scalars and lerped ("pixel_one_bin"), else depth is resolved with tent weights over
+  the D bins, broadcast scalars too ("pixel_one_cell"), so the SIMD lanes need no gathers; the few
+  blocks straddling two cells use per-lane lookups ("pixel"). The CPU form.
 - "taps": every pixel gathers the two depth bins around its guide value at the two columns around
   its x ("pixel", as grid_sample does): 4 lookups per coefficient whatever D is. The GPU form.
 Both give the grid_sample value (to float rounding).
@@ -37,7 +39,8 @@ y coordinate y / (H - 1) of the whole picture; a banded run equals an unbanded o
 
 Scheduling is separate (`schedule_for(target)`), so the same definition compiles for this x86-64
 host, the phone's CPU (llvm aarch64-linux-android) and its GPU (opencl, thread-bound; untuned).
-Columns are processed in blocks of VEC pixels (YUV: VEC chroma columns); the last block of a row is
+Columns are processed in blocks of `lanes` pixels (YUV: chroma columns), `lanes_for(target)`: VEC, or 16
+on an AVX-512 CPU (one register of float32 lanes); the last block of a row is
 shifted left to end at the last column (it overlaps the previous block and rewrites the same values),
 so every block is a full vector and no tail loop or predicate is needed. Pictures narrower than a
 block are left to the caller (PyTorch).
@@ -52,9 +55,9 @@ from tvm.script import tirx as T
 from ..yuv import YUV_MATRICES, matrix_terms, rgb_from_yuv_matrix
 from .spec import PIXEL_SCALE, VEC, YUV_LAYOUTS, KernelSpec, PixelType
 
-def min_width(spec: KernelSpec) -> int:
-    """The narrowest picture the kernel runs: one full block of VEC pixels (YUV: VEC chroma columns)."""
-    return 2 * VEC - 1 if spec.layout in YUV_LAYOUTS else VEC
+def min_width(spec: KernelSpec, lanes: int = VEC) -> int:
+    """The narrowest picture the kernel runs: one full block of `lanes` pixels (YUV: chroma columns)."""
+    return 2 * lanes - 1 if spec.layout in YUV_LAYOUTS else lanes
 
 
 class _PixelMath:
@@ -134,6 +137,13 @@ class _PixelMath:
             total = term if total is None else total + term
         return total
 
+    def lerp_z(self, rowgrid, rowdiff, row, k, z0, x0, wz, wx):
+        """Same value as tent_z when all lanes share the depth bin z0 and the column cell x0: the two
+        bins around the guide read as broadcast scalars, lerped over x, then over depth."""
+        lower = rowgrid[(*row, k, z0, x0)] + wx * rowdiff[(*row, k, z0, x0)]
+        upper = rowgrid[(*row, k, z0 + 1, x0)] + wx * rowdiff[(*row, k, z0 + 1, x0)]
+        return lower + wz * (upper - lower)
+
     def bilinear_zx(self, rowgrid, row, k, z0, x0, wz, wx):
         """Lerp over depth and columns of the row's y-interpolated grid (grid_sample's weights)."""
         lo_z, lo_x = self.c(1.0) - wz, self.c(1.0) - wx
@@ -144,6 +154,10 @@ class _PixelMath:
         """Output channel `ch` (clamped, compute type) of a pixel in a one-cell block; `row` indexes the
         pixel's row tables (the leading indices of rowgrid and rowdiff)."""
         return self.affine(*(self.tent_z(rowgrid, rowdiff, row, ch * 4 + i, x0, fz, wx) for i in range(4)), pix)
+
+    def channel_bin(self, ch, rowgrid, rowdiff, row, z0, x0, wz, wx, pix):
+        """Output channel `ch` of a pixel in a block whose lanes share the depth bin z0 (and column cell x0)."""
+        return self.affine(*(self.lerp_z(rowgrid, rowdiff, row, ch * 4 + i, z0, x0, wz, wx) for i in range(4)), pix)
 
     def channel_taps(self, ch, rowgrid, row, z0, x0, wz, wx, pix):
         """Output channel `ch` (clamped, compute type) from the gathered taps around (x, g)."""
@@ -209,12 +223,13 @@ def col_coord(x, width, gsize):
     return T.Cast("float32", x) * (T.float32(gsize - 1) / T.Cast("float32", T.max(width - 1, 1)))
 
 
-def define_fullres(spec: KernelSpec) -> tvm.tirx.PrimFunc:
-    """The target-independent TensorIR definition of the fused full-res path (unscheduled)."""
-    return _define_yuv(spec) if spec.layout in YUV_LAYOUTS else _define_rgb(spec)
+def define_fullres(spec: KernelSpec, lanes: int = VEC) -> tvm.tirx.PrimFunc:
+    """The target-independent TensorIR definition of the fused full-res path (unscheduled), in column
+    blocks of `lanes` pixels (`lanes_for(target)`: the SIMD width the target's code runs)."""
+    return _define_yuv(spec, lanes) if spec.layout in YUV_LAYOUTS else _define_rgb(spec, lanes)
 
 
-def _define_rgb(spec: KernelSpec) -> tvm.tirx.PrimFunc:
+def _define_rgb(spec: KernelSpec, lanes: int) -> tvm.tirx.PrimFunc:
     nc, nk, depth, gsize, dtype = spec.n_curves, spec.knots, spec.depth, spec.grid_size, spec.dtype
     m = _PixelMath(spec)
     ct, tent = m.ct, m.tent
@@ -225,14 +240,18 @@ def _define_rgb(spec: KernelSpec) -> tvm.tirx.PrimFunc:
     def column(vxb, vxi, width):
         # The last block of a row is shifted to end at column width-1 (needs width >= VEC), so every
         # block is a full vector: no tail loop, no predicate.
-        return T.min(vxb * VEC, width - VEC) + vxi
+        return T.min(vxb * lanes, width - lanes) + vxi
 
     def block_cell(vxb, lane, width):
         return lower_cell(col_coord(column(vxb, lane, width), width, gsize), gsize)
 
     def one_cell(xb, width):
         """Does the block lie in one grid column cell? (tent form only; taps gathers every pixel)"""
-        return block_cell(xb, 0, width) == block_cell(xb, VEC - 1, width) if tent else False
+        return block_cell(xb, 0, width) == block_cell(xb, lanes - 1, width) if tent else False
+
+    def one_bin(bins, y, xb):
+        """Do all lanes of the block lie between the same two depth bins?"""
+        return tvm.tirx.all(*(bins[y, xb, lane] == bins[y, xb, 0] for lane in range(1, lanes)))
 
     @T.prim_func(s_tir=True)
     def fullres(image: T.handle, ccm_h: T.handle, ccm_bias_h: T.handle, thresholds_h: T.handle,
@@ -268,28 +287,66 @@ def _define_rgb(spec: KernelSpec) -> tvm.tirx.PrimFunc:
                     T.writes(rowdiff[vy, vk, vd, vgx])
                     rowdiff[vy, vk, vd, vgx] = (m.y_lerp(grid, vk, vd, T.min(vgx + 1, gsize - 1), vy, row_offset, full_height)
                                                 - m.y_lerp(grid, vk, vd, vgx, vy, row_offset, full_height))
-        for y, xb in T.grid(rows, (width + VEC - 1) // VEC):
+        # Per one-cell block: each lane's pixel (in the compute type), depth coordinate and bin, until
+        # the slice reads them (registers: the pixel is read and converted once).
+        pixels = T.sblock_alloc_buffer((rows, (width + lanes - 1) // lanes, 3, lanes), ct)
+        depths = T.sblock_alloc_buffer((rows, (width + lanes - 1) // lanes, lanes), ct)
+        bins = T.sblock_alloc_buffer((rows, (width + lanes - 1) // lanes, lanes), "int32")
+        for y, xb in T.grid(rows, (width + lanes - 1) // lanes):
             if one_cell(xb, width):
                 # Common case (a grid cell spans W/(G-1) >> VEC columns): one column cell per block.
-                for xi in range(VEC):
-                    with T.sblock("pixel_one_cell"):
+                for xi in range(lanes):
+                    with T.sblock("guide"):
                         vy, vxb, vxi = T.axis.remap("SSS", [y, xb, xi])
-                        T.reads(img[vy, 0:width, 0:3], rowgrid[vy, 0:12, 0:depth, 0:gsize],
-                                rowdiff[vy, 0:12, 0:depth, 0:gsize], ccm[0:nc, 0:3], ccm_bias[0:nc],
-                                thresholds[0:nc, 0:nk], slopes[0:nc, 0:nk], mix[0:nc], mix_bias[0])
-                        T.writes(out[vy, 0:width, 0:3])
+                        T.reads(img[vy, 0:width, 0:3], ccm[0:nc, 0:3], ccm_bias[0:nc], thresholds[0:nc, 0:nk],
+                                slopes[0:nc, 0:nk], mix[0:nc], mix_bias[0])
+                        T.writes(pixels[vy, vxb, 0:3, vxi], depths[vy, vxb, vxi], bins[vy, vxb, vxi])
                         p0: T.let = load(img, vy, column(vxb, vxi, width), 0)
                         p1: T.let = load(img, vy, column(vxb, vxi, width), 1)
                         p2: T.let = load(img, vy, column(vxb, vxi, width), 2)
-                        g: T.let = m.guide((p0, p1, p2), ccm, ccm_bias, thresholds, slopes, mix, mix_bias)
-                        fz: T.let = m.depth_coord(g)
-                        x0: T.let[T.int32] = block_cell(vxb, 0, width)
-                        wx: T.let = m.weight(col_coord(column(vxb, vxi, width), width, gsize), x0)
-                        for ch in T.unroll(3):
-                            out[vy, column(vxb, vxi, width), ch] = m.store(
-                                m.channel_tent(ch, rowgrid, rowdiff, (vy,), x0, fz, wx, (p0, p1, p2)), dtype)
+                        fz: T.let = m.depth_coord(m.guide((p0, p1, p2), ccm, ccm_bias, thresholds, slopes, mix, mix_bias))
+                        pixels[vy, vxb, 0, vxi] = p0
+                        pixels[vy, vxb, 1, vxi] = p1
+                        pixels[vy, vxb, 2, vxi] = p2
+                        depths[vy, vxb, vxi] = fz
+                        bins[vy, vxb, vxi] = lower_cell(fz, depth)
+                if one_bin(bins, y, xb):
+                    # All lanes between the same two depth bins (smooth regions: most blocks of a
+                    # photo): the two bins read as broadcast scalars and lerped, not the tent over D.
+                    for xi in range(lanes):
+                        with T.sblock("pixel_one_bin"):
+                            vy, vxb, vxi = T.axis.remap("SSS", [y, xb, xi])
+                            T.reads(pixels[vy, vxb, 0:3, vxi], depths[vy, vxb, vxi], bins[vy, vxb, 0],
+                                    rowgrid[vy, 0:12, 0:depth, 0:gsize], rowdiff[vy, 0:12, 0:depth, 0:gsize])
+                            T.writes(out[vy, 0:width, 0:3])
+                            p0: T.let = pixels[vy, vxb, 0, vxi]
+                            p1: T.let = pixels[vy, vxb, 1, vxi]
+                            p2: T.let = pixels[vy, vxb, 2, vxi]
+                            z0: T.let[T.int32] = bins[vy, vxb, 0]
+                            wz: T.let = depths[vy, vxb, vxi] - T.Cast(ct, z0)
+                            x0: T.let[T.int32] = block_cell(vxb, 0, width)
+                            wx: T.let = m.weight(col_coord(column(vxb, vxi, width), width, gsize), x0)
+                            for ch in T.unroll(3):
+                                out[vy, column(vxb, vxi, width), ch] = m.store(
+                                    m.channel_bin(ch, rowgrid, rowdiff, (vy,), z0, x0, wz, wx, (p0, p1, p2)), dtype)
+                else:
+                    for xi in range(lanes):
+                        with T.sblock("pixel_one_cell"):
+                            vy, vxb, vxi = T.axis.remap("SSS", [y, xb, xi])
+                            T.reads(pixels[vy, vxb, 0:3, vxi], depths[vy, vxb, vxi], rowgrid[vy, 0:12, 0:depth, 0:gsize],
+                                    rowdiff[vy, 0:12, 0:depth, 0:gsize])
+                            T.writes(out[vy, 0:width, 0:3])
+                            p0: T.let = pixels[vy, vxb, 0, vxi]
+                            p1: T.let = pixels[vy, vxb, 1, vxi]
+                            p2: T.let = pixels[vy, vxb, 2, vxi]
+                            fz: T.let = depths[vy, vxb, vxi]
+                            x0: T.let[T.int32] = block_cell(vxb, 0, width)
+                            wx: T.let = m.weight(col_coord(column(vxb, vxi, width), width, gsize), x0)
+                            for ch in T.unroll(3):
+                                out[vy, column(vxb, vxi, width), ch] = m.store(
+                                    m.channel_tent(ch, rowgrid, rowdiff, (vy,), x0, fz, wx, (p0, p1, p2)), dtype)
             else:
-                for xi in range(VEC):
+                for xi in range(lanes):
                     with T.sblock("pixel"):
                         vy, vxb, vxi = T.axis.remap("SSS", [y, xb, xi])
                         T.reads(img[vy, 0:width, 0:3], rowgrid[vy, 0:12, 0:depth, 0:gsize], ccm[0:nc, 0:3],
@@ -312,7 +369,7 @@ def _define_rgb(spec: KernelSpec) -> tvm.tirx.PrimFunc:
     return fullres
 
 
-def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
+def _define_yuv(spec: KernelSpec, lanes: int) -> tvm.tirx.PrimFunc:
     nc, nk, depth, gsize = spec.n_curves, spec.knots, spec.depth, spec.grid_size
     m = _PixelMath(spec)
     ct, tent = m.ct, m.tent
@@ -322,7 +379,7 @@ def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
 
     def chroma_col(vcxb, vcxi, cwidth):
         # As in the RGB kernel, the last block is shifted to end at the last chroma column.
-        return T.min(vcxb * VEC, cwidth - VEC) + vcxi
+        return T.min(vcxb * lanes, cwidth - lanes) + vcxi
 
     def luma_row(vcy, vsy, rows):
         return T.min(vcy * 2 + vsy, rows - 1)  # an odd last row: its cell repeats that row
@@ -335,7 +392,7 @@ def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
 
     def one_cell(cxb, cwidth, width):
         """Do the block's 2 VEC pixel columns lie in one grid column cell? (tent form only)"""
-        return block_cell(cxb, 0, 0, cwidth, width) == block_cell(cxb, VEC - 1, 1, cwidth, width) if tent else False
+        return block_cell(cxb, 0, 0, cwidth, width) == block_cell(cxb, lanes - 1, 1, cwidth, width) if tent else False
 
     @T.prim_func(s_tir=True)
     def fullres(luma_h: T.handle, chroma_h: T.handle, ccm_h: T.handle, ccm_bias_h: T.handle,
@@ -378,10 +435,10 @@ def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
                         m.y_lerp(grid, vk, vd, T.min(vgx + 1, gsize - 1), luma_row(vcy, vsy, rows), row_offset, full_height)
                         - m.y_lerp(grid, vk, vd, vgx, luma_row(vcy, vsy, rows), row_offset, full_height))
         # Each pixel's output chroma (both slots), per block of VEC chroma columns, until averaged.
-        quad = T.sblock_alloc_buffer((crows, (cwidth + VEC - 1) // VEC, 2, 2, 2, VEC), ct)
-        for cy, cxb in T.grid(crows, (cwidth + VEC - 1) // VEC):
+        quad = T.sblock_alloc_buffer((crows, (cwidth + lanes - 1) // lanes, 2, 2, 2, lanes), ct)
+        for cy, cxb in T.grid(crows, (cwidth + lanes - 1) // lanes):
             if one_cell(cxb, cwidth, width):
-                for sy, sx, cxi in T.grid(2, 2, VEC):
+                for sy, sx, cxi in T.grid(2, 2, lanes):
                     with T.sblock("pixel_one_cell"):
                         vcy, vcxb, vsy, vsx, vcxi = T.axis.remap("SSSSS", [cy, cxb, sy, sx, cxi])
                         T.reads(luma[luma_row(vcy, vsy, rows), 0:width], chroma[vcy, 0:cwidth, 0:2],
@@ -409,7 +466,7 @@ def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
                         quad[vcy, vcxb, vsy, vsx, 0, vcxi] = m.yuv_from_rgb(slot0, (o0, o1, o2))
                         quad[vcy, vcxb, vsy, vsx, 1, vcxi] = m.yuv_from_rgb(slot1, (o0, o1, o2))
             else:
-                for sy, sx, cxi in T.grid(2, 2, VEC):
+                for sy, sx, cxi in T.grid(2, 2, lanes):
                     with T.sblock("pixel"):
                         vcy, vcxb, vsy, vsx, vcxi = T.axis.remap("SSSSS", [cy, cxb, sy, sx, cxi])
                         T.reads(luma[luma_row(vcy, vsy, rows), 0:width], chroma[vcy, 0:cwidth, 0:2],
@@ -438,7 +495,7 @@ def _define_yuv(spec: KernelSpec) -> tvm.tirx.PrimFunc:
                         luma_out[vy, vx] = m.store(m.clamp01(m.yuv_from_rgb(0, (o0, o1, o2))), "uint8")
                         quad[vcy, vcxb, vsy, vsx, 0, vcxi] = m.yuv_from_rgb(slot0, (o0, o1, o2))
                         quad[vcy, vcxb, vsy, vsx, 1, vcxi] = m.yuv_from_rgb(slot1, (o0, o1, o2))
-            for cxi in range(VEC):
+            for cxi in range(lanes):
                 with T.sblock("chroma"):
                     vcy, vcxb, vcxi = T.axis.remap("SSS", [cy, cxb, cxi])
                     T.reads(quad[vcy, vcxb, 0:2, 0:2, 0:2, vcxi])
@@ -470,10 +527,19 @@ def schedule_cpu(func: tvm.tirx.PrimFunc) -> tvm.IRModule:
     # Each row's y-interpolated grid (2 x 6 KB) is made by the thread that processes the row, in cache.
     for table in _sblocks(sch, "rowgrid", "rowdiff"):
         sch.compute_at(table, y)
+        # grid column outermost: the 2 x 12 x D values a one-cell block reads lie together, at fixed
+        # offsets from one base (no per-load index arithmetic)
+        sch.transform_layout(table, ("write", 0), _column_major_table)
     sch.parallel(y)
-    for block in _sblocks(sch, "pixel", "pixel_one_cell", "chroma"):
+    for block in _sblocks(sch, "guide", "pixel", "pixel_one_cell", "pixel_one_bin", "chroma"):
         sch.vectorize(sch.get_loops(block)[-1])
     return sch.mod
+
+
+def _column_major_table(*index):
+    """(rows..., coefficient, bin, grid column) -> (rows..., grid column, coefficient, bin)."""
+    *rows, k, d, gx = index
+    return (*rows, gx, k, d)
 
 
 def schedule_gpu(func: tvm.tirx.PrimFunc, threads: int = 64) -> tvm.IRModule:
@@ -488,6 +554,9 @@ def schedule_gpu(func: tvm.tirx.PrimFunc, threads: int = 64) -> tvm.IRModule:
     # and the texture/L1 cache serve the small grid; no work-group staging needed).
     for table in _sblocks(sch, "rowgrid", "rowdiff"):
         sch.compute_inline(table)
+    guide = _sblocks(sch, "guide")
+    for index in range(len(sch.get(guide[0]).writes) if guide else 0):  # a block's depths: the thread's registers
+        sch.set_scope(guide[0], index, "local")
     for block in _sblocks(sch, "pixel", "pixel_one_cell"):
         written = [region.source.name for region in sch.get(block).writes]
         if "quad" in written:  # a YUV kernel's chroma scratch: the thread's own registers
@@ -537,4 +606,13 @@ def build(spec: KernelSpec, target: dict | str | tvm.target.Target = HOST_TARGET
     target = resolve_target(target)
     if spec.compute == "float16":
         target = with_fp16_arithmetic(target)
-    return tvm.compile(schedule_for(define_fullres(spec), target), target=target)
+    return tvm.compile(schedule_for(define_fullres(spec, lanes_for(target)), target), target=target)
+
+
+def lanes_for(target: dict | str | tvm.target.Target) -> int:
+    """Pixels per column block: VEC, or a whole register of float32 lanes where the CPU's is wider
+    (16 with AVX-512: one block's broadcast table reads and bin checks serve twice the pixels)."""
+    target = resolve_target(target)
+    if target.kind.name != "llvm":
+        return VEC
+    return max(VEC, tvm.target.codegen.llvm_get_vector_width(target) // 32)

@@ -162,6 +162,13 @@ def executed(spec: KernelSpec, schedule: str = "cpu") -> KernelWorkload:
     depth, gsize, value_bytes = spec.depth, spec.grid_size, spec.compute_bytes
     column = LaneOps(index=3)  # column position -> grid x coordinate -> weight of the upper cell
     pixel = _guide(spec) + LaneOps(fma=1) + column + _affine_apply() + _pixel_io(spec)
+    if spec.slice == "tent" and spec.layout not in YUV_LAYOUTS:
+        # The RGB tent kernel's one-cell blocks run the guide first (each lane's depth bin: floor, cast,
+        # clamp; the block's bins compared once), then the slice. Blocks whose lanes share a bin take
+        # the one-bin path (two bins lerped: 4 ops per coefficient); priced here is the tent, the path
+        # of pictures whose neighbouring pixels fall into different bins (the calibration rows'
+        # noise), so a photo runs at or below this.
+        pixel = pixel + LaneOps(convert=2, compare=2, index=1)
     if schedule == "cpu" and spec.slice == "tent":
         # One-cell blocks (all but the few straddling a grid column boundary): the depth lookup as
         # tent weights over the D bins, shared by the 12 coefficients; per (coefficient, bin) one FMA
@@ -234,11 +241,19 @@ def _tvm_pixel(spec: KernelSpec) -> tuple[Counter, Counter]:
         one_cell = common + Counter({"int32": 6, "float32": 5}) + Counter({ct: 3 * tent_channel})
         gathering = common + Counter({"int32": 4, "float32": 3}) + Counter({ct: 1 + 3 * taps_channel})
         return one_cell, gathering
+    pixel_in, pixel_out = Counter(), Counter()
     if spec.dtype != "float32":  # uint16 with float16 arithmetic scales in float32 (65535 overflows half)
         io = "float32" if spec.dtype == "uint16" else ct
-        common[io] += CHANNELS * 1 + CHANNELS * 2  # scale on load; scale and + 0.5 on store
-    one_cell = common + Counter({"int32": 7, "float32": 5}) + Counter({ct: 3 * tent_channel})
-    gathering = common + Counter({"int32": 7, "float32": 3}) + Counter({ct: 1 + 3 * taps_channel})
+        pixel_in[io], pixel_out[io] = CHANNELS * 1, CHANNELS * 2  # scale on load; scale and + 0.5 on store
+    gathering = common + pixel_in + pixel_out + Counter({"int32": 7, "float32": 3}) + Counter({ct: 1 + 3 * taps_channel})
+    # One-cell blocks: the "guide" block (the pixel read, the guide, fz, its bin: a clamp of 2 int ops),
+    # then the one-bin or the tent block (the block's cell and each lane's x weight: int 7, float32 5).
+    # One bin per channel: per coefficient two x lerps (2 ops each) and the depth lerp (3), the affine
+    # and clamp; wz once.
+    slice_in = pixel_out + Counter({"int32": 7, "float32": 5})
+    one_bin = slice_in + Counter({ct: 1 + 3 * (4 * 7 + 8)})
+    tent = slice_in + Counter({ct: 3 * tent_channel})
+    one_cell = common + pixel_in + Counter({"int32": 2}) + (one_bin | tent)
     return one_cell, gathering
 
 

@@ -278,9 +278,9 @@ class FullResPath(nn.Module):
         super().__init__()
         self.guide = GuidanceMap(cfg)
 
-    def forward(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-        coeffs = slice_grid(grid, self.guide(x))
-        return apply_affine(coeffs, x).clamp(0.0, 1.0)
+    def forward(self, x: torch.Tensor, grid: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        out = apply_affine(slice_grid(grid, self.guide(x)), x)
+        return out.clamp(0.0, 1.0) if clamp else out
 
 
 class StudentNet(nn.Module):
@@ -295,9 +295,10 @@ class StudentNet(nn.Module):
     def grid(self, x: torch.Tensor) -> torch.Tensor:
         return self.low_res(downsample(x, self.cfg.lowres_size))
 
-    def with_grid(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    def with_grid(self, x: torch.Tensor, grid: torch.Tensor, clamp: bool = True) -> torch.Tensor:
         """The full-res path with a given grid (a video frame may use another frame's)."""
-        return self.full_res(x, grid)
+        return self.full_res(x, grid, clamp)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.with_grid(x, self.grid(x))
+    def forward(self, x: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """Enhanced x in [0, 1]; `clamp=False`: before the clamp, for training's tone losses."""
+        return self.with_grid(x, self.grid(x), clamp)

@@ -74,7 +74,9 @@ class Generator(nn.Module):
         nn.init.zeros_(self.out.bias)
         self.stride = 2 ** d
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """Enhanced x in [0, 1]; `clamp=False`: before the clamp (training's tone losses need the gradient
+        of pixels the clamp would hold at 0 or 1)."""
         h, w = x.shape[-2:]
         pad_h, pad_w = (-h) % self.stride, (-w) % self.stride
         xp = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
@@ -92,7 +94,8 @@ class Generator(nn.Module):
             y = F.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             y = up(torch.cat([y, skip], dim=1))
         out = base + self.out(y)
-        return out[..., :h, :w].clamp(0.0, 1.0)
+        out = out[..., :h, :w]
+        return out.clamp(0.0, 1.0) if clamp else out
 
 
 class Discriminator(nn.Module):

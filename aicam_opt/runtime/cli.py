@@ -71,11 +71,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+    from ..images import ReadAhead
     from ..yuv import parse_size
-    from .enhance import Enhancer, check_output, enhance_photo, enhance_video, is_video_source
-    from .grid_reuse import GridReuseConfig
-    from .scene_cut import DEFAULT_CUT_THRESHOLD
-    from .smoothing import SmoothingConfig
+    from .media import check_output, is_video_source
     from .yuv_video import YuvFormat
 
     console = Console(stderr=True, soft_wrap=True)  # no hard wraps: one line per message
@@ -86,12 +84,20 @@ def run(args: argparse.Namespace) -> int:
         raise AicamError(f"--max-frames {args.max_frames}: must be at least 1")
     if args.fps is not None and not (args.fps > 0 and math.isfinite(args.fps)):  # also nan and inf
         raise AicamError(f"--fps {args.fps:g}: the output's frame rate must be a number above 0 (e.g. 30)")
-    reuse = GridReuseConfig(args.grid_every, DEFAULT_CUT_THRESHOLD if args.cut_threshold is None else args.cut_threshold)
     check_output(src, args.output)  # before the model loads: a refused output costs no work
     yuv = YuvFormat(parse_size(args.size) if args.size else None, args.yuv_layout, args.yuv_standard)
     if src.suffix.lower() == ".yuv" and yuv.size is None:
         raise AicamError(f"{src}: a raw .yuv file has no header; give its size, e.g. --size 1920x1080 (and "
                          "--yuv-layout nv21|i420 if it is not NV12)")
+    # A photo decodes while torch and TVM load (on a 100 MP photo each takes seconds).
+    read_ahead = None if is_video_source(src) else ReadAhead(src)
+
+    from .enhance import Enhancer, enhance_photo, enhance_video
+    from .grid_reuse import GridReuseConfig
+    from .scene_cut import DEFAULT_CUT_THRESHOLD
+    from .smoothing import SmoothingConfig
+
+    reuse = GridReuseConfig(args.grid_every, DEFAULT_CUT_THRESHOLD if args.cut_threshold is None else args.cut_threshold)
     smoothing = SmoothingConfig.off() if args.no_smoothing else SmoothingConfig()
     if args.grid_momentum is not None and not args.no_smoothing:
         try:
@@ -128,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 task = progress.add_task(f"rows of {src.name}", total=total_rows)
                 return lambda rows: progress.advance(task, rows)
 
-            w, h = enhance_photo(enhancer, src, args.output, progress=rows_task)
+            w, h = enhance_photo(enhancer, src, args.output, progress=rows_task, photo=read_ahead.photo())
             summary = f"{w}x{h} ({w * h / 1e6:.1f} MP)"
     console.print(f"wrote {args.output}: {summary} in {time.perf_counter() - start:.2f} s")
     return 0

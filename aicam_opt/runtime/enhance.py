@@ -1,7 +1,7 @@
 """Enhancing photos and videos with a model: compiled full-res path for the student, PyTorch otherwise.
 
 `Enhancer.for_model(spec)` picks the engine and says which (`engine` is printed by the CLI):
-- the student: low-res path in PyTorch once per picture on a band-wise downsampled copy, then the
+- the student: low-res path in PyTorch once per picture on a downsampled copy (exact cell sums), then the
   compiled TVM kernel streamed over row bands (memory: input + output + one band);
 - the teacher (or a student when TVM cannot build here, or a picture under 8 px wide): PyTorch on the
   whole picture.
@@ -22,16 +22,17 @@ import torch
 
 from .. import atomic
 from ..errors import AicamError
-from ..images import (JPEG_SUFFIXES, PHOTO_SUFFIXES, VIDEO_SUFFIXES, list_photos, read_native_photo,
-                      read_video_frames, video_writer, write_native)
+from ..images import (JPEG_SUFFIXES, NativePhoto, list_photos, read_native_photo, read_video_frames, video_writer,
+                      write_native)
 from ..models.checkpoints import resolve_model
 from ..models.student import StudentNet
 from ..kernels.compiled import DEFAULT_BAND_ROWS, CompiledFullRes
-from ..kernels.fullres import PIXEL_SCALE, VEC, min_width
-from ..kernels.lowres import downsample_banded, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw
+from ..kernels.fullres import PIXEL_SCALE
+from ..kernels.lowres import downsample_native, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw
 from ..kernels.spec import ComputeType, SliceForm
-from ..yuv import YUV_SUFFIXES, Yuv420, YuvStandard, rgb_to_yuv420, yuv420_to_rgb
+from ..yuv import Yuv420, YuvStandard, rgb_to_yuv420, yuv420_to_rgb
 from .grid_reuse import GridReuseConfig, ReuseCounts, ReusedGrid, VideoGrids
+from .media import check_output, is_video_source
 from .smoothing import SmoothingConfig
 from .yuv_video import YuvFormat, count_yuv_frames, enhance_yuv_video, is_yuv
 
@@ -93,7 +94,7 @@ class Enhancer:
     def enhance(self, pixels: np.ndarray, grid: torch.Tensor | None = None, on_rows: RowsDone | None = None) -> np.ndarray:
         """HxWx3 uint8/uint16/float32 -> enhanced, same shape and type. `grid` overrides the student's."""
         height, width = pixels.shape[:2]
-        if self.compiled is not None and width >= VEC:
+        if self.compiled is not None and width >= self.compiled.min_width():
             if grid is None:
                 grid = predict_grid(self.model, pixels)
             self._check_finite(grid, "the bilateral grid its low-res path predicts")
@@ -104,7 +105,7 @@ class Enhancer:
         with torch.no_grad():
             x = to_nchw(pixels)
             if isinstance(self.model, StudentNet):
-                grid = self.model.low_res(downsample_banded(pixels, self.model.cfg.lowres_size)) if grid is None else grid
+                grid = self.model.low_res(downsample_native(pixels, self.model.cfg.lowres_size)) if grid is None else grid
                 self._check_finite(grid, "the bilateral grid its low-res path predicts")
                 y = self.model.full_res(x, grid)
             else:
@@ -117,7 +118,7 @@ class Enhancer:
     def enhance_yuv(self, frame: Yuv420, standard: YuvStandard, grid: torch.Tensor | None = None) -> Yuv420:
         """An 8-bit 4:2:0 frame -> enhanced, same size and chroma order. The compiled kernel works on the
         planes directly; PyTorch on the frame converted to RGB and back."""
-        if self.compiled is not None and frame.width >= min_width(self.compiled.spec("uint8", frame.order)):
+        if self.compiled is not None and frame.width >= self.compiled.min_width(frame.order):
             if grid is None:
                 grid = predict_grid_yuv(self.model, frame, standard)
             self._check_finite(grid, "the bilateral grid its low-res path predicts")
@@ -134,9 +135,9 @@ class Enhancer:
         """Per-frame grid provider for video: predicted on key frames (`reuse`), smoothed over time, for
         the student; none for the teacher. Its `counts` say how many grids were predicted and cuts seen."""
         if not isinstance(self.model, StudentNet):
-            return VideoGrids(None, downsample_banded)
+            return VideoGrids(None, downsample_native)
         size = self.model.cfg.lowres_size
-        return VideoGrids(ReusedGrid(self.model, smoothing, reuse), lambda frame: downsample_banded(frame, size))
+        return VideoGrids(ReusedGrid(self.model, smoothing, reuse), lambda frame: downsample_native(frame, size))
 
     def temporal_yuv(self, smoothing: SmoothingConfig | None,
                      reuse: GridReuseConfig | None = None) -> VideoGrids[Yuv420]:
@@ -148,34 +149,16 @@ class Enhancer:
                           lambda frame, standard: downsample_yuv(frame, size, standard))
 
 
-# ---------------------------------------------------------------------------------------- outputs
-def is_video_source(path: Path) -> bool:
-    return path.is_dir() or path.suffix.lower() in VIDEO_SUFFIXES + YUV_SUFFIXES
-
-
-def check_output(src: str | os.PathLike, dst: str | os.PathLike) -> None:
-    """Refuse, before any work, an output of the wrong type for `src` or one the output policy forbids."""
-    src, dst = Path(src), Path(dst)
-    if is_video_source(src):
-        if dst.suffix != "" and dst.suffix.lower() not in VIDEO_SUFFIXES + YUV_SUFFIXES:
-            raise AicamError(f"{dst}: unsupported output type '{dst.suffix}' for a video; give a new folder "
-                             f"(no suffix) or one of {', '.join(VIDEO_SUFFIXES + YUV_SUFFIXES)}")
-        atomic.check_output(dst, folder=dst.suffix == "", source=src)
-    else:
-        if dst.suffix.lower() not in PHOTO_SUFFIXES:
-            raise AicamError(f"{dst}: unsupported output type '{dst.suffix or '(none)'}' for a photo; "
-                             f"use one of {', '.join(PHOTO_SUFFIXES)}")
-        atomic.check_output(dst, source=src)
-
-
 # ---------------------------------------------------------------------------------------- photos
 def enhance_photo(enhancer: Enhancer, src: str | os.PathLike, dst: str | os.PathLike,
-                  progress: Callable[[int], RowsDone] | None = None) -> tuple[int, int]:
+                  progress: Callable[[int], RowsDone] | None = None, photo: NativePhoto | None = None) -> tuple[int, int]:
     """Read, enhance, write atomically; returns (width, height). `progress(total_rows)` gives a
-    callback that is told how many rows each finished band had."""
+    callback that is told how many rows each finished band had. `photo`: `src` already decoded
+    (`images.ReadAhead`); it is dropped as soon as the result exists."""
     src, dst = Path(src), Path(dst)
     check_output(src, dst)
-    photo = read_native_photo(src)
+    if photo is None:
+        photo = read_native_photo(src)
     alpha, metadata = photo.alpha, photo.metadata
     if alpha is not None and dst.suffix.lower() in JPEG_SUFFIXES:
         if photo.translucent:

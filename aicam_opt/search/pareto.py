@@ -81,12 +81,17 @@ def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTri
     feasible = [t for t in full if records[t.number].feasible]
     measured_close = [t for t in close if records[t.number].measured_latency(space.latency_objective) is not None]
 
+    # Ties are broken by what the candidate is, never by its trial number: workers sharing a study
+    # number trials in another order, and must pick the same winners as one worker.
     def fastest(t: FrozenTrial) -> tuple:
-        return records[t.number].latency(space.latency_objective), t.number
+        quality = records[t.number].quality
+        return (records[t.number].latency(space.latency_objective), quality.psnr_drop_vs_student,
+                t.user_attrs.get("candidate_key", ""))
 
     def best_quality(t: FrozenTrial) -> tuple:
         quality = records[t.number].quality
-        return quality.psnr_drop_vs_student, quality.deltae_vs_student, t.number
+        return (quality.psnr_drop_vs_student, quality.deltae_vs_student,
+                records[t.number].latency(space.latency_objective), t.user_attrs.get("candidate_key", ""))
 
     def judged(t: FrozenTrial) -> list[float]:
         return judged_values(t, records[t.number], space)
@@ -94,7 +99,8 @@ def pick_winners(study: optuna.Study, space: SearchSpace) -> dict[str, FrozenTri
     return {
         fastest_role: min(measured_close or close, key=fastest, default=None),
         best_role: min(feasible, key=best_quality, default=None),
-        knee_role: knee(pareto_front(feasible, judged), judged),
+        knee_role: knee(sorted(pareto_front(feasible, judged), key=lambda t: t.user_attrs.get("candidate_key", "")),
+                        judged),
     }
 
 

@@ -143,7 +143,7 @@ class FidelityLevel(Config):
 class PromoteRule(Config):
     """Which screened candidates earn the full evaluation (recovery + all images)."""
 
-    max_psnr_drop: float = Field(1.0, description="screened PSNR drop at most this (recovery wins back a few tenths)")
+    max_psnr_drop: float = Field(1.0, description="screened PSNR drop at most this (what recovery can win back)")
     within_budgets: bool = Field(True, description="only candidates whose predicted latency and memory fit the budgets")
 
 

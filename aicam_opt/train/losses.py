@@ -1,7 +1,8 @@
 """Training losses. Each is a plain function of tensors; the weights live in the train configs.
 
 Teacher (two-path GAN): consistency (cycle), similarity (content preservation), total variation,
-adversarial (LSGAN or WGAN-GP), paired reconstruction. Student: reconstruction + structural
+adversarial (LSGAN or WGAN-GP), paired reconstruction, identity, and the tone terms that keep a look from
+blowing highlights or crushing shadows. Student: reconstruction + structural
 (SSIM) distillation and the inter-frame similarity loss.
 """
 from __future__ import annotations
@@ -128,3 +129,19 @@ def frame_change_excess(out_t: torch.Tensor, out_next: torch.Tensor, ref_t: torc
     approximation error; this one-sided term is what pushes it to the steady side."""
     d_out, d_ref, mask = _frame_changes(out_t, out_next, ref_t, ref_next, flow, valid)
     return _masked_mean(F.relu(d_out.abs() - d_ref.abs()), mask)
+
+
+def highlight_excess(raw_out: torch.Tensor, source: torch.Tensor, headroom: float = 0.95) -> torch.Tensor:
+    """Blown highlights: how far the output rises above `headroom` where the source did not, per pixel and
+    channel (mean over all of them); zero wherever the output stays below max(source, headroom), so an
+    already-clipped input may stay clipped. `raw_out` is the model's output before its clamp to [0, 1]:
+    a clamped pixel would pass no gradient, and clamped pixels are exactly the blown ones."""
+    return F.relu(raw_out - torch.maximum(source, torch.full_like(source, headroom))).mean()
+
+
+def shadow_loss(raw_out: torch.Tensor, source: torch.Tensor, shadow: float = 0.1) -> torch.Tensor:
+    """Crushed shadows: how far the output falls below the source where the source's luma is below
+    `shadow` (per pixel and channel, mean over all pixels); brightening them is free. `raw_out` as in
+    `highlight_excess`."""
+    dark = (luma(source) < shadow).to(source.dtype)
+    return (F.relu(source - raw_out) * dark).mean()

@@ -1,7 +1,10 @@
 """Distil the student (guidance-map switch network) from the trained teacher.
 
-Targets: the teacher's output on the training photos (FiveK training inputs, Kodak/CBSD training
-photos and degraded copies of them), computed once. Losses: L1 + SSIM reconstruction of the
+Targets: the teacher's output on the training photos (FiveK training inputs and Expert C retouches,
+Kodak/CBSD training photos and under- and over-exposed copies of them), computed once: on a finished
+photo the teacher's output is the photo, and the student must learn that too. The student's own
+output may not blow a highlight or crush a shadow the input did not (`losses.highlight_excess`,
+`losses.shadow_loss`), wherever the teacher falls short of that. Losses: L1 + SSIM reconstruction of the
 teacher's output, plus the inter-frame similarity loss on (a) real consecutive frames of the
 training part of the video clip (flow-aligned, occlusion-masked; the student's frame-to-frame
 change must match the teacher's on the same frames) and (b) simulated camera motion: two
@@ -34,7 +37,7 @@ from ..models.student import StudentConfig, StudentNet
 from ..motion import frame_motion
 from . import losses
 from .batches import CropSampler, progress
-from ..degrade import degrade
+from ..degrade import degrade, overexpose
 
 
 class StudentLossWeights(Config):
@@ -44,6 +47,8 @@ class StudentLossWeights(Config):
     # plateaus above it.
     inter_frame: float = Field(3.0, ge=0, description="real consecutive frames")
     camera_motion: float = Field(0.5, ge=0, description="simulated camera motion on photos")
+    highlights: float = Field(10.0, ge=0, description="losses.highlight_excess of the student on its photo crops")
+    shadows: float = Field(10.0, ge=0, description="losses.shadow_loss of the student on its photo crops")
 
 
 class SteadinessConfig(Config):
@@ -78,6 +83,9 @@ class StudentTrainConfig(Config):
     inter_frame_reference: Literal["input", "teacher"] = Field(
         "teacher", description="whose frame-to-frame change the student's must match on real frames")
     lr: float = Field(2e-3, gt=0)
+    # A recovery's few batches of a few crops would overwrite the running statistics the inherited
+    # weights were trained with, and the candidate's look with them; a fine-tune keeps them.
+    freeze_batchnorm: bool = Field(False, description="keep BatchNorm's running statistics in stage 1 too")
     seed: int = 0
     steadiness: SteadinessConfig = SteadinessConfig()
 
@@ -145,7 +153,7 @@ def build_training_images(source: DataSource, long_side: int, seed: int, video_s
                           video_scale: Literal["photo", "native"] = "photo") -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     photos = list(load_photos(source, "train", long_side).values())
-    fivek_inputs = [x for x, _ in load_pairs(source, "train", long_side).values()]
+    fivek = list(load_pairs(source, "train", long_side).values())
     frames = []
     for clip in clip_frames(source, "train"):
         for f in clip[::video_stride]:
@@ -153,7 +161,8 @@ def build_training_images(source: DataSource, long_side: int, seed: int, video_s
             if video_scale == "photo":  # short side to `long_side`: wide frames must still fit the crops
                 pixels = resize_long_side(pixels, round(long_side * max(pixels.shape[:2]) / min(pixels.shape[:2])))
             frames.append(pixels)
-    return fivek_inputs + photos + [degrade(p, rng) for p in photos] + frames
+    return ([x for x, _ in fivek] + [y for _, y in fivek] + photos + [degrade(p, rng) for p in photos]
+            + [overexpose(p, rng) for p in photos] + frames)
 
 
 @dataclass
@@ -195,8 +204,10 @@ def _crop_terms(student: StudentNet, sampler: CropSampler, frames, cfg: StudentT
                 rng: np.random.Generator) -> dict[str, torch.Tensor]:
     """The stage-1 loss terms on one batch: photo crops, their camera-motion pair, clip-frame crops."""
     x, target = sampler(cfg.batch)
-    out = student(x)
-    terms = {"l1": F.l1_loss(out, target), "ssim": 1.0 - losses.ssim(out, target)}
+    raw = student(x, clamp=False)
+    out = raw.clamp(0.0, 1.0)
+    terms = {"l1": F.l1_loss(out, target), "ssim": 1.0 - losses.ssim(out, target),
+             "highlights": losses.highlight_excess(raw, x), "shadows": losses.shadow_loss(raw, x)}
     if cfg.weights.camera_motion:
         terms["camera_motion"] = camera_motion_loss(student, x, rng)
     if frames:
@@ -230,6 +241,12 @@ def _optimise(opt: torch.optim.Optimizer, sched, steps: int, terms_of: Callable[
         bar.update(task, advance=1, description=f"student ({name})  L1 {terms['l1'].item():.4f}")
 
 
+def _freeze_batchnorm(net: nn.Module) -> None:
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eval()
+
+
 def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bool = True,
                   teacher: torch.nn.Module | None = None, student: StudentNet | None = None,
                   data: DistillationData | None = None) -> tuple[StudentNet, dict]:
@@ -245,6 +262,8 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
     sampler = CropSampler(data.targets, cfg.crop, cfg.seed + 1)
     student = student if student is not None else StudentNet(cfg.model)
     student.train()
+    if cfg.freeze_batchnorm:
+        _freeze_batchnorm(student)
     weights = cfg.weights.model_dump()
     history: list[dict] = []
     start = time.time()
@@ -256,9 +275,7 @@ def train_student(source: DataSource, cfg: StudentTrainConfig, show_progress: bo
         distilled = time.time()
         steady = cfg.steadiness
         if steady.steps and data.whole_frames:
-            for m in student.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            _freeze_batchnorm(student)
             opt = torch.optim.Adam(student.parameters(), steady.lr)
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steady.steps)
             _optimise(opt, sched, steady.steps,

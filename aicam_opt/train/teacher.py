@@ -5,7 +5,10 @@ Y (retouched / high quality): FiveK Expert C training retouches + the undegraded
 Per step: G: X->Y and F: Y->X with adversarial (PatchGAN discriminators D_Y, D_X), cycle
 consistency, similarity (content preservation) and total-variation losses, a reconstruction loss on
 the FiveK training pairs (the reference teacher learned from designer-retouched pairs too) and one on
-degraded training photos -> their originals (restoration pairs).
+degraded training photos -> their originals (restoration pairs: under- and over-exposed, with really
+clipped highlights). The look must also leave a good photo alone (identity: G(y) = y on Y) and keep
+a photographer's detail: on X no highlight blown that the input had not, no shadow darkened
+(`losses.highlight_excess`, `losses.shadow_loss`).
 """
 from __future__ import annotations
 
@@ -19,12 +22,13 @@ import torch.nn.functional as F
 from pydantic import Field, model_validator
 
 from ..config import Config
-from ..data import DataSource, load_pairs, load_photos
+from ..data import DataSource, clip_frames, load_pairs, load_photos
+from ..images import read_photo
 from ..images import resize_long_side
 from ..models.teacher import Discriminator, Generator, TeacherConfig
 from . import losses
 from .batches import CropSampler, progress
-from ..degrade import degrade
+from ..degrade import degrade, overexpose
 
 
 class TeacherLossWeights(Config):
@@ -34,6 +38,10 @@ class TeacherLossWeights(Config):
     total_variation: float = Field(0.2, ge=0)
     paired: float = Field(10.0, ge=0, description="L1 to Expert C on FiveK training pairs")
     restoration: float = Field(5.0, ge=0, description="L1 to the original on degraded training photos")
+    identity: float = Field(2.0, ge=0, description=(
+        "L1 of G(y) to y on Y (Expert C retouches, good photos): a finished photo is left alone"))
+    highlights: float = Field(20.0, ge=0, description="losses.highlight_excess of G on X")
+    shadows: float = Field(20.0, ge=0, description="losses.shadow_loss of G on X")
 
 
 class TeacherTrainConfig(Config):
@@ -56,6 +64,9 @@ class TeacherTrainConfig(Config):
     max_long_side: Optional[int] = Field(768, ge=64, description=(
         "images are kept up to this long side and every GAN crop and pair is drawn at a random resolution "
         "between long_side (paired_long_side for pairs) and it; null: single-scale (long_side only)"))
+    # A preview's content must keep its highlights too: the clip's training frames join X (unpaired,
+    # so only the GAN and tone terms see them).
+    video_stride: int = Field(10, ge=0, description="every n-th training frame of each clip joins X; 0: none")
     lr: float = Field(2e-4, gt=0)
     seed: int = 0
 
@@ -80,16 +91,21 @@ def build_domains(source: DataSource, cfg: TeacherTrainConfig):
     pair_side = cfg.max_long_side or cfg.paired_long_side
     photos = load_photos(source, "train", crop_side)
     pairs = load_pairs(source, "train", crop_side)
-    x_pool = [x for x, _ in pairs.values()] + [degrade(p, rng) for p in photos.values()]
+    frames = [resize_long_side(read_photo(f).pixels, crop_side) for clip in clip_frames(source, "train")
+              for f in clip[::cfg.video_stride]] if cfg.video_stride else []
+    x_pool = ([x for x, _ in pairs.values()] + [degrade(p, rng) for p in photos.values()]
+              + [overexpose(p, rng) for p in photos.values()] + frames)
     y_pool = [y for _, y in pairs.values()] + list(photos.values())
     expert = list(load_pairs(source, "train", pair_side).values())
-    restoration = [(degrade(p, rng), p) for p in load_photos(source, "train", pair_side).values()]
+    originals = list(load_photos(source, "train", pair_side).values())
+    restoration = [(degrade(p, rng), p) for p in originals] + [(overexpose(p, rng), p) for p in originals]
     return x_pool, y_pool, expert, restoration
 
 
-def paired_loss(g: Generator, f: Generator, pool: list, count: int, rng: np.random.Generator,
+def paired_loss(g: Generator, f: Generator | None, pool: list, count: int, rng: np.random.Generator,
                 long_sides: tuple[int, int] | None = None) -> torch.Tensor:
-    """L1 of both paths on `count` random pairs from `pool`, one at a time (their sizes differ).
+    """L1 of both paths (G alone when `f` is None) on `count` random pairs from `pool`, one at a time
+    (their sizes differ).
 
     Each pair is randomly cropped to 60-100 % of its height and width and flipped: the global
     branch then sees many versions of each photo's statistics, not one to memorise. With
@@ -106,7 +122,7 @@ def paired_loss(g: Generator, f: Generator, pool: list, count: int, rng: np.rand
         x, y = (torch.from_numpy(np.ascontiguousarray(a[top:top + ch, left:left + cw].transpose(2, 0, 1)))[None] for a in (x, y))
         if rng.random() < 0.5:
             x, y = x.flip(-1), y.flip(-1)
-        total = total + F.l1_loss(g(x), y) + F.l1_loss(f(y), x)
+        total = total + F.l1_loss(g(x), y) + (F.l1_loss(f(y), x) if f is not None else 0.0)
     return total / count
 
 
@@ -116,6 +132,9 @@ def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bo
     x_pool, y_pool, expert, restoration = build_domains(source, cfg)
     if not expert:  # embedded set: no expert retouches, the restoration pairs take their place
         expert, restoration = restoration, []
+    # Whole finished photos (Expert C, or the originals without FiveK) for the identity term beside the Y
+    # crops: the global branch must see a whole image's statistics to learn to leave it alone.
+    finished = [(y, y) for _, y in expert]
     sample_x = CropSampler(x_pool, cfg.crop, cfg.seed + 1, cfg.crop_long_sides())
     sample_y = CropSampler(y_pool, cfg.crop, cfg.seed + 2, cfg.crop_long_sides())
     pair_rng = np.random.default_rng(cfg.seed + 3)
@@ -134,13 +153,17 @@ def train_teacher(source: DataSource, cfg: TeacherTrainConfig, show_progress: bo
         task = bar.add_task("teacher (two-path GAN)", total=cfg.steps)
         for step in range(cfg.steps):
             x, y = sample_x(cfg.batch), sample_y(cfg.batch)
-            fake_y, fake_x = g(x), f(y)
+            raw_y = g(x, clamp=False)
+            fake_y, fake_x = raw_y.clamp(0.0, 1.0), f(y)
             terms = {
                 "adversarial": adv_g(d_y(fake_y)) + adv_g(d_x(fake_x)),
                 "cycle": losses.cycle_loss(f(fake_y), x) + losses.cycle_loss(g(fake_x), y),
                 "similarity": losses.similarity_loss(fake_y, x) + losses.similarity_loss(fake_x, y),
                 "total_variation": losses.total_variation(fake_y - x) + losses.total_variation(fake_x - y),
                 "paired": paired_loss(g, f, expert, cfg.paired_per_step, pair_rng, cfg.pair_long_sides()),
+                "identity": F.l1_loss(g(y), y) + paired_loss(g, None, finished, 1, pair_rng, cfg.pair_long_sides()),
+                "highlights": losses.highlight_excess(raw_y, x),
+                "shadows": losses.shadow_loss(raw_y, x),
             }
             if restoration and cfg.restoration_per_step:
                 terms["restoration"] = paired_loss(g, f, restoration, cfg.restoration_per_step, pair_rng,

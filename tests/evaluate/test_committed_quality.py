@@ -1,6 +1,7 @@
 """The committed teacher and student meet the foundation issue's quality bars on the eval split."""
 import pytest
 
+from aicam_opt.evaluate.look import look_bars
 from aicam_opt.evaluate.report import evaluate
 from aicam_opt.models.checkpoints import load_model
 from aicam_opt.models.inference import enhance_array, enhance_with_held_grid
@@ -73,3 +74,13 @@ def test_student_follows_teachers_clipping_in_highlights(report):
     by_luma = report["flicker_by_luma"]
     top = [i for i, (lo, _) in enumerate(by_luma["bands"]) if lo >= 0.8]
     assert top and all(by_luma["student"][i] <= by_luma["teacher"][i] + 0.05 for i in top)
+
+
+def test_the_student_meets_every_bar_of_its_look(report):
+    """Issue #22's done-when on the evaluation split and the clip: the teacher 2 dB over the identity with a
+    lower ΔE2000, the student within 0.5 dB of it; no highlight blown on the photos or the clip (+0.5 pt on
+    average, +3 pt on the worst image), no shadow crushed on the darkest quarter, a finished photo left
+    alone (>= 25 dB), and flicker no worse than the teacher's on all pixels and on the unclipped ones."""
+    bars = look_bars(report)
+    assert len(bars) == 11
+    assert not [f"{b.measure}: {b.shown} (bar {b.bar})" for b in bars if not b.passed]

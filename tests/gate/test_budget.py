@@ -86,15 +86,15 @@ def test_an_unknown_budget_is_compared_and_said(pair, write_json, capsys, side):
     assert f"{path}: trial budget unknown" in " ".join(out.split())
 
 
-def test_the_committed_baseline_is_the_4_trial_smoke_run_ci_gates_against():
-    """CI: `make optimize TARGET=sd865 TRIALS=4 && make gate TARGET=sd865`: the summary it writes records
-    4 trials of the default space's sampler and seed, so the baseline must say the same."""
+def test_the_committed_baseline_is_the_smoke_run_ci_gates_against():
+    """CI: `make optimize TARGET=sd865 TRIALS=12 && make gate TARGET=sd865`: the summary it writes records
+    12 trials of the default space's sampler and seed, so the baseline must say the same."""
     from aicam_opt.search.space import load_space
 
     summary = load_summary(REPO / "reports" / "baseline" / "sd865.json", "")
     space = load_space("default")
     assert summary.budget is not None
-    assert (summary.budget.trials, summary.trials.counted) == (4, 4)
+    assert (summary.budget.trials, summary.trials.counted) == (12, 12)
     assert (summary.search_space, summary.budget.sampler, summary.budget.seed) == (
         space.name, space.sampler.kind, space.sampler.seed)
-    assert "TRIALS=4" in (REPO / ".ci" / "run").read_text() and "make gate TARGET=sd865" in (REPO / ".ci" / "run").read_text()
+    assert "TRIALS=12" in (REPO / ".ci" / "run").read_text() and "make gate TARGET=sd865" in (REPO / ".ci" / "run").read_text()

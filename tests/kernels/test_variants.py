@@ -27,7 +27,7 @@ from aicam_opt import yuv
 from aicam_opt.errors import AicamError
 from aicam_opt.kernels import fullres as kernel
 from aicam_opt.kernels.compiled import CompiledFullRes
-from aicam_opt.kernels.lowres import downsample_banded, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw
+from aicam_opt.kernels.lowres import downsample_native, downsample_yuv, predict_grid, predict_grid_yuv, to_nchw
 from aicam_opt.kernels.spec import KernelSpec, kernel_arguments
 from aicam_opt.models.checkpoints import load_model
 
@@ -160,14 +160,17 @@ def test_low_res_input_of_a_yuv_frame_is_that_of_its_rgb(standard, student, pict
     frame = yuv.rgb_to_yuv420(pictures[SIZES[-1]], standard, "nv21")
     rgb = yuv.yuv420_to_rgb(frame, standard)
     monkeypatch.setattr(lowres, "BAND_BYTES", 1 << 20)  # several bands at this size
-    assert torch.equal(downsample_yuv(frame, 256, standard), downsample_banded(rgb, 256))
+    assert torch.equal(downsample_yuv(frame, 256, standard), downsample_native(rgb, 256))
     assert torch.equal(predict_grid_yuv(student, frame, standard), predict_grid(student, rgb))
 
 
 def test_yuv_frames_narrower_than_a_block_are_refused(student):
-    frame = yuv.rgb_to_yuv420(np.zeros((8, 14, 3), np.float32))
-    with pytest.raises(AicamError, match="at least 15 columns"):
-        CompiledFullRes(student.full_res, student.cfg).run_yuv(frame, identity_grid(8, 16))
+    compiled = CompiledFullRes(student.full_res, student.cfg)
+    need = 2 * compiled.lanes - 1  # a block of chroma columns; the last luma column may be odd
+    assert compiled.min_width("nv12") == need and compiled.lanes in (8, 16)
+    frame = yuv.rgb_to_yuv420(np.zeros((8, need - 1, 3), np.float32))
+    with pytest.raises(AicamError, match=f"at least {need} columns"):
+        compiled.run_yuv(frame, identity_grid(8, 16))
 
 
 def test_unknown_variant_is_refused(student):

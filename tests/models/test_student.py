@@ -96,3 +96,10 @@ def test_onnx_export_matches_pytorch(tmp_path, guide):
 def test_invalid_config_rejected():
     with pytest.raises(ValueError, match="power of two"):
         StudentConfig(lowres_size=256, grid_size=12)
+
+
+def test_unclamped_output_is_the_output_before_its_clamp():
+    net = StudentNet(StudentConfig()).eval()
+    x = torch.rand(1, 3, 40, 56) * 2  # out of range: the untrained (identity) student passes it through
+    raw = net(x, clamp=False)
+    assert raw.max() > 1 and torch.equal(net(x), raw.clamp(0, 1))

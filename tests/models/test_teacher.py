@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from aicam_opt.models.teacher import CURVE_KNOTS, Discriminator, Generator, global_colour
+from aicam_opt.models.teacher import CURVE_KNOTS, Discriminator, Generator, TeacherConfig, global_colour
 
 
 @pytest.mark.parametrize("h,w", [(8, 8), (37, 53), (341, 512), (100, 7)])
@@ -55,3 +55,11 @@ def test_global_colour_affine_and_curve_stay_monotone():
     expected[:, 1] = 0.8 * x[:, 1]
     expected[:, 2] = x[:, 2] + 0.3 * x[:, 1] - 0.1
     assert torch.allclose(global_colour(x, affine), expected, atol=1e-6)
+
+
+def test_unclamped_output_is_the_output_before_its_clamp():
+    g = Generator(TeacherConfig(width=8))
+    torch.nn.init.constant_(g.out.bias, 0.7)  # push the residual past 1 where the input is bright
+    x = torch.rand(1, 3, 24, 40)
+    raw = g(x, clamp=False)
+    assert raw.max() > 1 and torch.equal(g(x), raw.clamp(0, 1))

@@ -63,13 +63,12 @@ def test_existing_output_survives_a_failed_run(enhancer, photo_file, tmp_path):
 
 
 def test_failure_while_writing_leaves_no_partial_file(enhancer, photo_file, tmp_path, monkeypatch):
-    import cv2
+    from aicam_opt import png_writer
 
-    def broken_encoder(path, data, params=None):
-        Path(path).write_bytes(b"half a PNG")  # what a crash mid-encode would leave
+    def broken_band(rows, last):  # the signature and header are written by then: half a PNG is on disk
         raise OSError("disk full")
 
-    monkeypatch.setattr(cv2, "imwrite", broken_encoder)
+    monkeypatch.setattr(png_writer, "_deflate_band", broken_band)
     with pytest.raises(OSError):
         enhance_photo(enhancer, photo_file, tmp_path / "result.png")
     assert list(tmp_path.iterdir()) == []

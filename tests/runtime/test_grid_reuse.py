@@ -9,7 +9,7 @@ import skimage.data
 from aicam_opt.cli import main
 from aicam_opt.errors import AicamError
 from aicam_opt.images import list_photos, read_native
-from aicam_opt.kernels.lowres import downsample_banded, predict_grid, predict_grid_yuv, torch_threads
+from aicam_opt.kernels.lowres import downsample_native, predict_grid, predict_grid_yuv, torch_threads
 from aicam_opt.runtime.enhance import Enhancer
 from aicam_opt.runtime.grid_reuse import GridReuseConfig, ReusedGrid
 from aicam_opt.runtime.smoothing import SmoothingConfig
@@ -64,7 +64,7 @@ def test_grid_every_1_is_every_frames_smoothed_grid(enhancer):
     tracker = TemporalGrid(enhancer.model, SmoothingConfig())
     for frame, got in zip(frames, outputs):
         with torch_threads(1):  # as the runtime runs it (another thread count rounds differently)
-            grid = tracker(downsample_banded(frame, enhancer.model.cfg.lowres_size))
+            grid = tracker(downsample_native(frame, enhancer.model.cfg.lowres_size))
         assert np.array_equal(got, enhancer.enhance(frame, grid=grid))
     assert counts.grids_predicted == 4
 
@@ -100,7 +100,7 @@ def test_the_real_clips_ordinary_motion_is_no_cut(shared_data, student):
     """All 200 frames of the handheld clip, compared with key frames up to 16 frames back: no cut."""
     paths = list_photos(shared_data.root / "video" / "bedroom")
     assert len(paths) >= 100
-    thumbnails = [downsample_banded(read_native(p), student.cfg.lowres_size) for p in paths]
+    thumbnails = [downsample_native(read_native(p), student.cfg.lowres_size) for p in paths]
     for grid_every in (1, 8, 16):
         grids = ReusedGrid(student, SmoothingConfig(), GridReuseConfig(grid_every=grid_every))
         for thumbnail in thumbnails:
@@ -109,7 +109,7 @@ def test_the_real_clips_ordinary_motion_is_no_cut(shared_data, student):
         assert grids.counts.grids_predicted == -(-len(paths) // grid_every)
     # and the same clip cut against another scene is one
     grids = ReusedGrid(student, SmoothingConfig(), GridReuseConfig(grid_every=8))
-    for thumbnail in thumbnails[:10] + [downsample_banded(skimage.data.coffee(), student.cfg.lowres_size)]:
+    for thumbnail in thumbnails[:10] + [downsample_native(skimage.data.coffee(), student.cfg.lowres_size)]:
         grids(thumbnail)
     assert grids.counts.cuts == 1
 

@@ -34,11 +34,11 @@ def test_smoothing_reduces_flicker_on_real_frames(make_student, eval_frames):
 
 
 def test_off_is_the_plain_per_frame_grid(student, eval_frames):
-    from aicam_opt.kernels.lowres import downsample_banded
+    from aicam_opt.kernels.lowres import downsample_native
 
     tracker = TemporalGrid(student, SmoothingConfig.off())
     for path in eval_frames[:2]:
-        low = downsample_banded(read_native(path), student.cfg.lowres_size)
+        low = downsample_native(read_native(path), student.cfg.lowres_size)
         with torch.no_grad():
             assert torch.allclose(tracker(low), student.low_res(low), atol=1e-6)
 

@@ -9,7 +9,7 @@ import torch
 from aicam_opt.models.student import downsample
 from aicam_opt.kernels import lowres
 from aicam_opt.kernels.compiled import CompiledFullRes
-from aicam_opt.kernels.lowres import downsample_banded, predict_grid, to_nchw
+from aicam_opt.kernels.lowres import downsample_native, predict_grid, to_nchw
 
 
 @pytest.fixture(scope="module")
@@ -32,22 +32,28 @@ def test_banded_equals_unbanded(student, odd_photo, dtype):
     assert np.array_equal(whole, one_row)
 
 
-@pytest.mark.parametrize("size", [(777, 1001), (9, 8), (600, 333)])
+@pytest.mark.parametrize("size", [(777, 1001), (9, "one block"), (600, 333)])
 def test_narrow_and_odd_widths_match_pytorch(student, odd_photo, size):
-    """Widths that are not a multiple of 8 (last vector block shifted left) and the 8-px minimum."""
-    h, w = size
+    """Widths that are not a multiple of the block (last vector block shifted left) and the one-block minimum."""
+    compiled = CompiledFullRes(student.full_res, student.cfg)
+    h, w = size[0], compiled.min_width() if size[1] == "one block" else size[1]
     pixels = cv2.resize(odd_photo, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     grid = predict_grid(student, pixels)
     with torch.no_grad():
         ref = student.full_res(to_nchw(pixels), grid)[0].permute(1, 2, 0).numpy()
-    got = CompiledFullRes(student.full_res, student.cfg).run(pixels, grid[0], band_rows=5)
+    got = compiled.run(pixels, grid[0], band_rows=5)
     assert np.abs(got - ref).max() <= 1e-4
 
 
-def test_banded_downsample_equals_student_downsample(monkeypatch, odd_photo):
-    """The low-res input made band by band (a few cells at a time) is the model's `downsample`."""
-    monkeypatch.setattr(lowres, "BAND_BYTES", 3 * 1001 * 3 * 4 * 5)  # 5 pooling cells of 3 rows per band
-    ref = downsample(to_nchw(odd_photo), 256)
-    got = downsample_banded(odd_photo, 256)
-    assert got.shape == ref.shape == (1, 3, 256, 256)
-    assert torch.allclose(got, ref, atol=1e-6, rtol=0)
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "float32"])
+@pytest.mark.parametrize("size", [256, 8])  # k = 1 or 3 at 256 (the odd photo's sides), 37 or more at 8
+def test_downsample_from_cell_sums_is_the_student_downsample(odd_photo, dtype, size):
+    """The low-res input from exact cell sums is the model's `downsample` computed in float64, float32
+    rounding apart; the model's own float32 avg_pool2d drifts from it as cells grow (4e-5 at k = 97)."""
+    pixels = {"uint8": odd_photo, "uint16": odd_photo.astype(np.uint16) * 257,
+              "float32": odd_photo.astype(np.float32) / 255}[dtype]
+    exact = downsample(to_nchw(pixels).double(), size)
+    got = downsample_native(pixels, size)
+    assert got.shape == (1, 3, size, size) and got.dtype == torch.float32
+    assert torch.allclose(got.double(), exact, atol=5e-7, rtol=0)
+    assert torch.allclose(got, downsample(to_nchw(pixels), size), atol=1e-4, rtol=0)

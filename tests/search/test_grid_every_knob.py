@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,9 @@ PARAMS = {"num_branches": 2, "switch": "hard", "guide": "luma_curve", "self_simi
 def _space_with(tmp_path: Path, choices: str) -> Path:
     text = (Path(__file__).parents[2] / "search_spaces" / "default.yaml").read_text()
     path = tmp_path / "video.yaml"
-    path.write_text(text.replace("knobs:\n", f"knobs:\n  video: {{grid_every: {choices}}}\n", 1))
+    knob = re.compile(r"^    grid_every: \[[^\]]*\]", re.M)
+    assert len(knob.findall(text)) == 1, "default.yaml's knobs.video.grid_every line"
+    path.write_text(knob.sub(f"    grid_every: {choices}", text))
     return path
 
 
@@ -55,11 +58,19 @@ def test_the_knob_reaches_the_candidate_and_its_key(tmp_path):
     assert candidate_key(every) != candidate_key(fourth)
 
 
-def test_the_default_space_is_unchanged(tmp_path):
-    """default.yaml has no video knob: every candidate predicts the grid on every frame, the study has no
-    grid_every parameter, and a candidate's key is what it was before the knob existed."""
-    sd865 = load_target("sd865")
+def test_the_default_space_searches_the_reuse():
+    """default.yaml samples N in {1, 2, 4}: the 8K budget it constrains is met only with the grid reused."""
     space = load_space("default")
+    assert space.knobs.video.grid_every == [1, 2, 4]
+    candidate = suggest_candidate(optuna.trial.FixedTrial({**PARAMS, "grid_every": 4}, number=1), space, load_target("sd865"))
+    assert candidate.video.grid_every == 4
+
+
+def test_a_single_choice_is_no_parameter_and_keeps_the_key(tmp_path):
+    """With one choice (N = 1) every candidate predicts the grid on every frame, the study has no grid_every
+    parameter, and a candidate's key is what it was before the knob existed."""
+    sd865 = load_target("sd865")
+    space = load_space(_space_with(tmp_path, "[1]"))
     assert space.knobs.video.grid_every == [1]
     trial = optuna.trial.FixedTrial(PARAMS, number=1)
     candidate = suggest_candidate(trial, space, sd865)

@@ -22,7 +22,7 @@ def test_default_space_is_valid_for_sd865(sd865):
     space = load_space("default")
     space.check_against(sd865, calibrated_pairs(load_latency_model("sd865")))
     assert space.latency_objective == "preview"
-    assert space.constraints.latency_budgets == ["preview", "photo100mp"]
+    assert space.constraints.latency_budgets == ["preview", "photo100mp", "video8k"]
 
 
 def test_every_sampled_candidate_is_feasible(sd865):
@@ -39,7 +39,7 @@ def test_candidate_key_ignores_name_but_not_content(sd865):
     space = load_space("default")
     params = {"num_branches": 2, "switch": "hard", "guide": "luma_curve", "self_similarity": False, "grid_depth": 4, "curve_knots": 8,
               "grid_size": 8, "prune_splat": 0.0, "prune_trunk": 0.5, "prune_branches": 0.25,
-              "importance": "magnitude", "low_res": "dsp:int8", "full_res": "cpu:int8"}
+              "importance": "magnitude", "low_res": "dsp:int8", "full_res": "cpu:int8", "grid_every": 1}
     a = suggest_candidate(optuna.trial.FixedTrial(params, number=1), space, sd865)
     b = suggest_candidate(optuna.trial.FixedTrial(params, number=2), space, sd865)
     assert a.name != b.name and candidate_key(a) == candidate_key(b)

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from aicam_opt.train import losses
@@ -66,3 +67,26 @@ def test_frame_change_excess_counts_only_change_beyond_the_reference():
     assert abs(losses.inter_frame_loss(frame, frame, frame, brighter, still, valid).item() - 0.04) < 1e-6
     valid[:, :, 16:] = False  # masked pixels do not count
     assert excess(torch.cat([frame[..., :16], frame[..., 16:] + 0.5], dim=3)) == 0.0
+
+
+def test_highlight_excess_counts_only_new_blown_highlights():
+    source = torch.tensor([0.5, 1.0, 0.2, 0.9]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    # an already-clipped input may stay clipped; a pixel below the headroom is free; a raw value past 1
+    # (what the clamp would hide) counts in full: (1.2 - 0.95) + (0.97 - 0.95) over 4 pixels
+    out = torch.tensor([0.9, 1.0, 1.2, 0.97]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    assert losses.highlight_excess(out, source).item() == pytest.approx((0.25 + 0.02) / 4)
+    assert losses.highlight_excess(source * 0.5, source).item() == 0
+
+
+def test_shadow_loss_counts_only_darkened_shadows():
+    source = torch.tensor([0.05, 0.05, 0.5, 0.08]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    # a darkened shadow counts (0.05 - (-0.1) raw), a lifted one and a darkened mid-tone do not
+    out = torch.tensor([-0.1, 0.2, 0.1, 0.06]).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+    assert losses.shadow_loss(out, source).item() == pytest.approx((0.15 + 0.02) / 4)
+    assert losses.shadow_loss(source + 0.1, source).item() == 0
+
+
+def test_tone_losses_pass_gradient_where_the_clamp_would_not():
+    raw = torch.full((1, 3, 4, 4), 1.3, requires_grad=True)
+    losses.highlight_excess(raw, torch.full((1, 3, 4, 4), 0.5)).backward()
+    assert (raw.grad > 0).all()

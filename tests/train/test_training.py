@@ -6,7 +6,7 @@ import torch
 from aicam_opt.data import clip_frames, embedded_photo
 from aicam_opt.images import read_photo
 from aicam_opt.train.batches import CropSampler
-from aicam_opt.degrade import degrade
+from aicam_opt.degrade import degrade, overexpose
 from aicam_opt.train import student as student_train
 from aicam_opt.train import teacher as teacher_train
 from aicam_opt.models.student import StudentNet
@@ -18,6 +18,16 @@ def test_degrade_is_realistic_and_seeded():
     a, b = degrade(photo, np.random.default_rng(1)), degrade(photo, np.random.default_rng(1))
     assert np.array_equal(a, b) and a.shape == photo.shape
     assert 0 <= a.min() and a.max() <= 1 and np.abs(a - photo).mean() > 0.01
+
+
+def test_overexpose_really_clips_highlights_and_is_seeded():
+    """An over-exposed copy has highlights saturated flat (no texture left) where the photo had detail."""
+    photo = embedded_photo("coffee")
+    a, b = overexpose(photo, np.random.default_rng(3)), overexpose(photo, np.random.default_rng(3))
+    assert np.array_equal(a, b) and a.shape == photo.shape and 0 <= a.min() and a.max() <= 1
+    assert a.mean() > degrade(photo, np.random.default_rng(3)).mean()
+    flat = a >= a.max() - 1e-6  # the saturated level (contrast and the tone curve move it below 1)
+    assert flat.mean() > 5 * (photo >= photo.max() - 1e-6).mean()
 
 
 def test_crop_sampler_keeps_pairs_aligned():
@@ -57,7 +67,8 @@ def test_teacher_training_runs_all_losses(monkeypatch):
     cfg = teacher_train.TeacherTrainConfig(steps=4, batch=2, crop=32, lr=1e-3)
     g, info = teacher_train.train_teacher(None, cfg, show_progress=False)
     assert isinstance(g, Generator) and info["history"][0]["step"] == 0
-    assert {"adversarial", "cycle", "similarity", "total_variation", "paired", "restoration"} <= set(info["history"][0])
+    assert {"adversarial", "cycle", "similarity", "total_variation", "paired", "restoration", "identity",
+            "highlights", "shadows"} <= set(info["history"][0])
     assert all(np.isfinite(v) for row in info["history"] for k, v in row.items())
     assert info["data"] == {"x_pool": 2, "y_pool": 2, "pairs": 1, "restoration_pairs": 1}
 
@@ -192,6 +203,24 @@ def test_steadiness_stage_keeps_batchnorm_statistics_and_can_be_off(monkeypatch)
         stats[steps] = {k: v.clone() for k, v in student.state_dict().items() if "running" in k}
         assert info["data"]["whole_frame_pairs"] == (1 if steps else 0)
     assert stats[0].keys() == stats[5].keys() and all(torch.equal(stats[0][k], stats[5][k]) for k in stats[0])
+
+
+def test_recovery_keeps_the_inherited_batchnorm_statistics(monkeypatch):
+    """A recovery (`freeze_batchnorm`) fine-tunes weights but leaves the running statistics of the model it
+    starts from; a plain distillation learns them."""
+    teacher = _steadiness_setup(monkeypatch)
+    moved = {}
+    for freeze in (False, True):
+        cfg = student_train.StudentTrainConfig(steps=3, batch=1, crop=48, freeze_batchnorm=freeze,
+                                               steadiness={"steps": 0})
+        start = StudentNet(cfg.model)
+        before = {k: v.clone() for k, v in start.state_dict().items()}
+        data = student_train.distillation_data(None, cfg, teacher)
+        student, _ = student_train.train_student(None, cfg, show_progress=False, teacher=teacher, student=start, data=data)
+        changed = [k for k, v in student.state_dict().items() if not torch.equal(v, before[k])]
+        assert any("running" not in k for k in changed)  # the weights are fine-tuned either way
+        moved[freeze] = [k for k in changed if "running" in k]
+    assert moved[False] and not moved[True]
 
 
 def test_student_training_is_deterministic_across_both_stages(monkeypatch):

@@ -66,7 +66,7 @@ def _compile_kernel(spec: fused.KernelSpec, target: dict[str, Any]) -> Compiled:
     kind = unit_kinds.for_target(target)
     tgt = kind.build_target(target)
     try:
-        scheduled = fused.schedule_for(fused.define_fullres(spec), tgt)
+        scheduled = fused.schedule_for(fused.define_fullres(spec, fused.lanes_for(tgt)), tgt)
     except Exception as err:  # noqa: BLE001
         raise CompileFailure("schedule", error_reason(err), [_kernel_op_entry(err)]) from None
     missing = kind.unsupported_ops(scheduled, target)
