@@ -66,11 +66,13 @@ def end_to_end_module(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_
 @native_stderr_to_log()  # TVM's C++ warnings go into the command's log file
 def compile_end_to_end(onnx_path, spec: KernelSpec, params: dict[str, Any], grid_shape: list[int], lowres_size: int,
                        height: int, width: int, target: dict[str, Any]):
-    """The end-to-end module compiled for `target` (tvm.compile: the Relax pipeline of the target)."""
+    """The end-to-end module compiled for `target`, lowered by the unit kind's Relax pipeline (as the low-res part is)."""
     import tvm
 
     module = end_to_end_module(onnx_path, spec, params, grid_shape, lowres_size, height, width, target)
-    return tvm.compile(module, target=unit_kinds.for_target(target).build_target(target))
+    kind = unit_kinds.for_target(target)
+    tgt = kind.build_target(target)
+    return tvm.compile(module, target=tgt, relax_pipeline=kind.relax_pipeline(tgt))
 
 
 __all__ = ["ENTRY", "end_to_end_module", "compile_end_to_end", "destination_last"]

@@ -89,7 +89,12 @@ def test_the_committed_host_fit_prices_tvm_builds_better_than_the_onnxruntime_st
     assert report["per_runtime"]["cpu/tvm"]["rows"] == len(held_out)
     assert isinstance(report["per_runtime"]["cpu/tvm"]["passes"], bool)
     assert report["per_runtime"]["cpu/onnxruntime"]["passes"] is True
-    assert report["artifacts"]["by_artifact"]["cpu tvm graph"]["rows"] == len(held_out)
+    graph, artifacts = report["artifacts"]["by_artifact"]["cpu tvm graph"], report["artifacts"]
+    assert graph["rows"] == len(held_out)
+    # the bars on the shipped artifacts, out of sample: the graph alone meets the error bars, and the
+    # pooled block (graph + fused kernel) all three (docs/cost-and-latency.md has the figures)
+    assert graph["median_abs_error"] <= 0.15 and graph["worst_ratio"] <= 2.0
+    assert artifacts["median_abs_error"] <= 0.15 and artifacts["worst_ratio"] <= 2.0 and artifacts["spearman"] >= 0.9
 
 
 def test_the_sampled_architectures_are_distinct_seeded_and_placed_on_the_cpu():

@@ -4,17 +4,18 @@ named stages.
 `from_onnx(keep_params_in_input=False)`, then DecomposeOpsForInference + FoldConstant (batch norm's
 per-channel scale/shift and the weights' quantize-dequantize become constants once, at compile time),
 then the steps of `relax.build`, run one by one so that a failure names its stage: the target's Relax
-pipeline (GPU targets: the target's default pipeline, Adreno's with DLight schedules; others: the
-generic `default` build pipeline, as `tvm.compile` chooses), VM code generation, TIR code generation
-(`backend.tir_codegen`, through the unit kind), VM link. A build the unit kind leaves as unlinked
+pipeline, chosen by the unit kind (GPU: the target's default pipeline, Adreno's with DLight schedules;
+LLVM CPUs: TVM's CPU pipeline, which fuses, with our unit-stride schedule, compile/cpu_schedule.py;
+Hexagon: the generic `default` build pipeline, as `tvm.compile` chooses), VM code generation, TIR code
+generation (`backend.tir_codegen`, through the unit kind), VM link. A build the unit kind leaves as unlinked
 objects (Hexagon) carries no VM executable container: its bytecode listing is kept beside them.
 
 On this host: the same ONNX file built for `targets.HOST_TARGET` and run in the Relax VM; the full-res
 graph is exported at a fixed size (torch.export specialises the slice's coordinate grid), so it is
 exported and compiled again for each photo size met.
 
-Audit: the functions are those `tvm.compile` builds for a CPU: the graph as `import_onnx` prepares it,
-legalized to TensorIR (`LegalizeOps`; the default build pipeline does not fuse), one PrimFunc per
+Audit: the functions of the graph as `import_onnx` prepares it, legalized to TensorIR (`LegalizeOps`,
+before fusion and scheduling, which change neither the arithmetic nor its count), one PrimFunc per
 distinct op and shape; each call is costed with `tvm.s_tir.analysis.estimate_tir_flops`. Ours:
 `count_onnx` of the same ONNX file, bucketed as in `cost.tvm_check` (conv, matmul, elementwise,
 transcendental, reduce, resize, grid_sample, norm) and compared by TVM's convention (no
@@ -70,18 +71,6 @@ def import_onnx(onnx_path: str | Path):
     return mod
 
 
-def relax_pipeline_for(tgt):
-    """The Relax pipeline `relax.build` picks for a target: GPU targets their default one, else `default`."""
-    from tvm import relax
-
-    if "gpu" in tgt.keys:
-        try:
-            return relax.get_default_pipeline(tgt)
-        except (ValueError, AttributeError):
-            pass
-    return relax.get_pipeline("default")
-
-
 @native_stderr_to_log()
 def compile_relax(onnx_path: str | Path, target: dict[str, Any]) -> Compiled:
     """An ONNX part compiled for `target` (CompileFailure naming the stage and ops otherwise)."""
@@ -89,11 +78,12 @@ def compile_relax(onnx_path: str | Path, target: dict[str, Any]) -> Compiled:
     from tvm.relax import vm_build
 
     start = time.perf_counter()
-    tgt = unit_kinds.for_target(target).build_target(target)
+    kind = unit_kinds.for_target(target)
+    tgt = kind.build_target(target)
     mod = import_onnx(onnx_path)
     try:
         with tgt:
-            lowered = relax_pipeline_for(tgt)(mod)
+            lowered = kind.relax_pipeline(tgt)(mod)
     except Exception as err:  # noqa: BLE001
         raise CompileFailure("relax_pipeline", error_reason(err)) from None
     attrs = dict(lowered.attrs) if lowered.attrs else {}
@@ -221,4 +211,4 @@ class RelaxGraph:
         return audit_relax(part, loaded)
 
 
-__all__ = ["RelaxGraph", "audit_relax", "compile_relax", "import_onnx", "load_vm", "relax_pipeline_for"]
+__all__ = ["RelaxGraph", "audit_relax", "compile_relax", "import_onnx", "load_vm"]

@@ -3,8 +3,9 @@
 A unit of a target file compiles for the TVM target dict in `units.<unit>.tvm.target`; its `kind`
 (llvm, opencl, hexagon) selects the module that knows how that kind of processor is built for:
 
-    llvm     CPU units (the phone's Kryo cores, this host): TVM's standard build, the ISA from the
-             target triple, linking with a cross compiler for that ISA when one is installed
+    llvm     CPU units (the phone's Kryo cores, this host): TVM's CPU pipeline with our convolution
+             and matmul schedule (compile/cpu_schedule.py), the ISA from the target triple,
+             linking with a cross compiler for that ISA when one is installed
     opencl   GPU units (Adreno): OpenCL kernels launched by LLVM-compiled host code; the generated
              OpenCL source is written beside the artifact
     hexagon  DSP units: the DSP built as its own host, TVM's missing math lowerings, the unlinked
@@ -47,6 +48,9 @@ class UnitKind(Protocol):
     def link_triple(self, target: TargetDict) -> str | None:
         """The llvm triple of the code a shared library for `target` is linked from ("" for this
         machine's), or None when this project links nothing for the kind (link.py)."""
+
+    def relax_pipeline(self, tgt: Any) -> Any:
+        """The Relax pipeline (a module pass) a graph part is lowered with for `tgt`, a build_target result."""
 
     def unsupported_ops(self, tir_mod: Any, target: TargetDict) -> list[dict[str, str]]:
         """Functions of `tir_mod` this kind is known not to build, found before building ([]: none)."""

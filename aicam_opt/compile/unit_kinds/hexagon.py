@@ -294,6 +294,12 @@ class HexagonKind:
     def expected_isa(self, target: dict[str, Any]) -> str:
         return "hexagon"  # all of a DSP part runs on the DSP
 
+    def relax_pipeline(self, tgt):
+        """The generic `default` build pipeline, as `tvm.compile` picks it for Hexagon (no fusion, no schedule)."""
+        from tvm import relax
+
+        return relax.get_pipeline("default")
+
     def unsupported_ops(self, tir_mod, target: dict[str, Any]) -> list[dict[str, str]]:
         return unsupported_math(tir_mod, target)
 

@@ -1,6 +1,7 @@
-"""LLVM CPU units (the phone's Kryo cores, this host): TVM's standard build, the ISA from the target
-triple, and linking for the target's platform when its linker is installed (link.py: this host, aarch64
-Linux through gcc-aarch64-linux-gnu, Android through the NDK). Without one, parts are exported with
+"""LLVM CPU units (the phone's Kryo cores, this host): graphs lowered by TVM's CPU pipeline with our
+convolution/matmul schedule (compile/cpu_schedule.py), the ISA from the target triple, and linking for
+the target's platform when its linker is installed (link.py: this host, aarch64 Linux through
+gcc-aarch64-linux-gnu, Android through the NDK). Without one, parts are exported with
 `export_library(<stem>.tar)`: a tar of the object files (the kernels, and `devc.o` carrying the VM
 executable) that the platform's linker turns into the same .so.
 """
@@ -64,6 +65,11 @@ class LlvmKind:
 
     def link_triple(self, target: dict[str, Any]) -> str | None:
         return str(target.get("mtriple", ""))
+
+    def relax_pipeline(self, tgt):
+        from ..cpu_schedule import cpu_pipeline
+
+        return cpu_pipeline(tgt)
 
     def unsupported_ops(self, tir_mod, target: dict[str, Any]) -> list[dict[str, str]]:
         return []

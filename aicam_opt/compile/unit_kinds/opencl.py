@@ -33,6 +33,15 @@ class OpenClKind(LlvmKind):
     def expected_isa(self, target: dict[str, Any]) -> str:
         return triple_isa(target.get("host", target))
 
+    def relax_pipeline(self, tgt):
+        """The target's default GPU pipeline (Adreno: DLight schedules), as `relax.build` picks it."""
+        from tvm import relax
+
+        try:
+            return relax.get_default_pipeline(tgt)
+        except (ValueError, AttributeError):
+            return relax.get_pipeline("default")
+
     def link_triple(self, target: dict[str, Any]) -> str | None:
         host = target.get("host") or {}
         if isinstance(host, str):  # a host given as a target string ("llvm -mtriple=...")
